@@ -1,0 +1,133 @@
+//! The stored format: a plain JSON object `{"key": value, ...}` (see `docs/design.md`).
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use hashbrown::HashMap;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
+
+use crate::error::Corrupt;
+use crate::transaction::Staged;
+
+/// Keys that begin with this prefix (U+0000) belong to the format, not to users: a later
+/// version keeps per-key metadata under them. Writing one is rejected; finding one in
+/// storage means a newer version wrote it, and loading fails rather than misreading it.
+pub const RESERVED_PREFIX: &str = "\u{0}";
+
+/// Encodes one value as stored: compact JSON, object keys in ascending byte order.
+pub fn encode_value(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("a serde_json::Value always serializes")
+}
+
+/// Decodes one stored value; `key` names the record in the error if it does not decode.
+pub fn decode_value(key: &str, bytes: &[u8]) -> Result<Value, Corrupt> {
+    serde_json::from_slice(bytes).map_err(|e| Corrupt::from_json(Some(key), &e))
+}
+
+/// Encodes `base` with `staged` applied over it (after erasing `base` if `clear`): one JSON
+/// object, keys in ascending byte order, then a newline. The same map gives the same bytes.
+pub(crate) fn encode_snapshot(
+    base: &HashMap<String, Value>,
+    staged: &Staged,
+    clear: bool,
+) -> Vec<u8> {
+    let mut entries: Vec<(&str, &Value)> = Vec::with_capacity(base.len() + staged.len());
+    if !clear {
+        entries.extend(
+            base.iter()
+                .filter(|(k, _)| !staged.contains_key(k.as_str()))
+                .map(|(k, v)| (k.as_str(), v)),
+        );
+    }
+    entries.extend(
+        staged
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|(v, _)| (k.as_str(), v))),
+    );
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+
+    let mut out = serde_json::to_vec(&Sorted(&entries)).expect("JSON values always serialize");
+    out.push(b'\n');
+    out
+}
+
+struct Sorted<'a>(&'a [(&'a str, &'a Value)]);
+
+impl Serialize for Sorted<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// Decodes a snapshot. Anything but one JSON object, or a key in the reserved namespace, is
+/// [`Corrupt`], with the line and column where decoding stopped.
+pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<HashMap<String, Value>, Corrupt> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(Corrupt::new(None, "empty: no JSON object (truncated?)")),
+        Some(b'{') => {}
+        Some(_) => return Err(Corrupt::new(None, "the top level is not a JSON object")),
+    }
+    let map: HashMap<String, Value> =
+        serde_json::from_slice(bytes).map_err(|e| Corrupt::from_json(None, &e))?;
+    reject_reserved(map.keys())?;
+    Ok(map)
+}
+
+/// Decodes one record per key.
+pub(crate) fn decode_records(
+    records: Vec<(String, Vec<u8>)>,
+) -> Result<HashMap<String, Value>, Corrupt> {
+    reject_reserved(records.iter().map(|(k, _)| k))?;
+    let mut map = HashMap::with_capacity(records.len());
+    for (key, bytes) in records {
+        let value = decode_value(&key, &bytes)?;
+        map.insert(key, value);
+    }
+    Ok(map)
+}
+
+fn reject_reserved<'a>(mut keys: impl Iterator<Item = &'a String>) -> Result<(), Corrupt> {
+    match keys.find(|k| k.starts_with(RESERVED_PREFIX)) {
+        Some(key) => Err(Corrupt::new(
+            Some(key),
+            "key is in the reserved namespace: written by a newer version of this format",
+        )),
+        None => Ok(()),
+    }
+}
+
+impl Corrupt {
+    fn new(key: Option<&str>, reason: &str) -> Self {
+        Self {
+            key: key.map(ToString::to_string),
+            line: 0,
+            column: 0,
+            reason: reason.to_string(),
+        }
+    }
+
+    fn from_json(key: Option<&str>, error: &serde_json::Error) -> Self {
+        let message = error.to_string();
+        // serde_json appends the position to its message; it is kept in fields instead.
+        let reason = match message.rsplit_once(" at line ") {
+            Some((reason, _)) => reason.to_string(),
+            None => message,
+        };
+        let reason = if error.is_eof() {
+            alloc::format!("{reason} (truncated?)")
+        } else {
+            reason
+        };
+        Self {
+            key: key.map(ToString::to_string),
+            line: error.line(),
+            column: error.column(),
+            reason,
+        }
+    }
+}

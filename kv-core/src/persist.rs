@@ -1,0 +1,167 @@
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::convert::Infallible;
+use core::fmt;
+use core::future::Future;
+
+use hashbrown::HashMap;
+use serde_json::Value;
+
+use crate::codec;
+use crate::transaction::Staged;
+
+/// Storage supplied by the host: a file, IndexedDB, `localStorage`, memory.
+///
+/// Two kinds of adapter fit this one trait. A *snapshot* adapter keeps the whole store as one
+/// encoded blob and writes [`Commit::snapshot`]; a *record* adapter keeps one encoded value
+/// per key and writes only [`Commit::changes`]. Adapters move bytes; the encoding is the
+/// core's (see [`encode_value`](crate::encode_value)).
+///
+/// # Contract
+///
+/// - After [`commit`](Self::commit) returns `Ok`, the change is durable: a later
+///   [`load`](Self::load), in this process or the next, sees it.
+/// - After `commit` returns `Err`, a later `load` sees the state from before the call, and
+///   the adapter can still be used.
+/// - A crash (the process killed, the machine losing power) at any point during `commit`
+///   leaves storage holding either the state before it or the state after it, never a mix.
+///   Record adapters whose medium cannot promise this for a batch (`localStorage`) say so.
+/// - `commit` is called only after `load` succeeded, and never concurrently with itself: the
+///   store takes `&mut self` for both.
+///
+/// Methods are `async` because some storage is (IndexedDB). Adapters over synchronous storage
+/// finish on the first poll, which lets a host drive them with [`block_on`](crate::block_on).
+pub trait Persist {
+    /// Why storage failed.
+    type Error: StorageError;
+
+    /// Reads everything stored. A store that was never written is [`Stored::Nothing`].
+    fn load(&mut self) -> impl Future<Output = Result<Stored, Self::Error>>;
+
+    /// Makes `commit` durable, all of it or none of it (see the trait's contract).
+    fn commit(&mut self, commit: &Commit<'_>) -> impl Future<Output = Result<(), Self::Error>>;
+}
+
+/// What [`Persist::load`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// Nothing was ever written: the store opens empty.
+    Nothing,
+    /// One encoded snapshot, as written from [`Commit::snapshot`].
+    Snapshot(Vec<u8>),
+    /// One encoded value per key, as written from [`Commit::changes`].
+    Records(Vec<(String, Vec<u8>)>),
+}
+
+/// One change to one key, its value already encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change<'a> {
+    /// The key now holds this encoded value.
+    Put {
+        /// The key.
+        key: &'a str,
+        /// The value, encoded as JSON.
+        value: &'a [u8],
+    },
+    /// The key no longer exists.
+    Delete {
+        /// The key.
+        key: &'a str,
+    },
+}
+
+impl<'a> Change<'a> {
+    /// The key this change is about.
+    pub fn key(&self) -> &'a str {
+        match self {
+            Self::Put { key, .. } | Self::Delete { key } => key,
+        }
+    }
+}
+
+/// Everything one write call changes, handed to [`Persist::commit`].
+///
+/// If [`clears`](Self::clears) is true, every stored key is erased first; then each of
+/// [`changes`](Self::changes) applies. Each key appears at most once, in ascending byte order.
+pub struct Commit<'a> {
+    pub(crate) clear: bool,
+    pub(crate) staged: &'a Staged,
+    pub(crate) base: &'a HashMap<String, Value>,
+}
+
+impl Commit<'_> {
+    /// Whether storage is erased before the changes apply.
+    pub fn clears(&self) -> bool {
+        self.clear
+    }
+
+    /// The changed keys with their new encoded values, in ascending key order.
+    pub fn changes(&self) -> impl ExactSizeIterator<Item = Change<'_>> + '_ {
+        self.staged.iter().map(|(key, value)| match value {
+            Some((_, encoded)) => Change::Put {
+                key,
+                value: encoded,
+            },
+            None => Change::Delete { key },
+        })
+    }
+
+    /// The whole store as it will be once this commit applies, encoded as one snapshot.
+    ///
+    /// Computed on each call; a record adapter never needs it.
+    pub fn snapshot(&self) -> Vec<u8> {
+        codec::encode_snapshot(self.base, self.staged, self.clear)
+    }
+
+    /// How many keys the store holds once this commit applies.
+    pub fn len_after(&self) -> usize {
+        let base = if self.clear { 0 } else { self.base.len() };
+        self.staged.iter().fold(base, |len, (key, value)| {
+            let existed = !self.clear && self.base.contains_key(key);
+            match (existed, value.is_some()) {
+                (false, true) => len + 1,
+                (true, false) => len - 1,
+                _ => len,
+            }
+        })
+    }
+}
+
+impl fmt::Debug for Commit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Commit")
+            .field("clear", &self.clear)
+            .field("changes", &self.changes().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An adapter's error, classified so that every host can react the same way to the same
+/// failure (a full disk and a full IndexedDB quota are both [`StorageErrorKind::QuotaExceeded`]).
+pub trait StorageError: core::error::Error {
+    /// What kind of failure this is.
+    fn kind(&self) -> StorageErrorKind;
+}
+
+/// The kinds of storage failure a caller can tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StorageErrorKind {
+    /// No room left: a full disk, an exceeded browser quota.
+    QuotaExceeded,
+    /// The storage cannot be reached here (no `localStorage` in a service worker, a closed
+    /// database, a read-only file system).
+    Unavailable,
+    /// Another writer holds the store.
+    Locked,
+    /// Reading or writing failed.
+    Io,
+    /// Anything else.
+    Other,
+}
+
+impl StorageError for Infallible {
+    fn kind(&self) -> StorageErrorKind {
+        match *self {}
+    }
+}

@@ -1,0 +1,117 @@
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use hashbrown::HashMap;
+use serde_json::Value;
+
+use crate::codec::{RESERVED_PREFIX, encode_value};
+use crate::error::Rejected;
+use crate::limits::Limits;
+
+/// Changes staged by one write call, in ascending key order: `Some((value, encoded))` to set,
+/// `None` to delete. Each value is encoded once, when staged, so limits are checked on the
+/// exact bytes that storage receives.
+pub(crate) type Staged = BTreeMap<String, Option<(Value, Vec<u8>)>>;
+
+/// Several changes that commit together, or not at all: see
+/// [`Store::transaction`](crate::Store::transaction).
+///
+/// Reads through a transaction see its own staged writes. Every write is checked against the
+/// store's limits as it is staged; the entry count is checked once, at commit.
+#[derive(Debug)]
+pub struct Transaction<'a> {
+    base: &'a HashMap<String, Value>,
+    limits: &'a Limits,
+    now: u64,
+    pub(crate) clear: bool,
+    pub(crate) staged: Staged,
+}
+
+impl<'a> Transaction<'a> {
+    pub(crate) fn new(base: &'a HashMap<String, Value>, limits: &'a Limits, now: u64) -> Self {
+        Self {
+            base,
+            limits,
+            now,
+            clear: false,
+            staged: Staged::new(),
+        }
+    }
+
+    /// The value under `key`, as this transaction leaves it.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self.staged.get(key) {
+            Some(staged) => staged.as_ref().map(|(value, _)| value),
+            None if self.clear => None,
+            None => self.base.get(key),
+        }
+    }
+
+    /// Whether `key` exists, as this transaction leaves it.
+    pub fn contains(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The time a value-less write in this transaction stores, in unix seconds. Read once per
+    /// transaction, so every key touched together gets the same time.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Sets `key` to `value`.
+    pub fn set(&mut self, key: impl Into<String>, value: Value) -> Result<(), Rejected> {
+        let key = key.into();
+        if key.starts_with(RESERVED_PREFIX) {
+            return Err(Rejected::ReservedKey(key));
+        }
+        self.limits.check_key(&key)?;
+        let encoded = encode_value(&value);
+        self.limits.check_value(&encoded)?;
+        self.staged.insert(key, Some((value, encoded)));
+        Ok(())
+    }
+
+    /// Sets `key` to the current time in whole unix seconds, and returns that time.
+    pub fn touch(&mut self, key: impl Into<String>) -> Result<u64, Rejected> {
+        self.set(key, Value::from(self.now))?;
+        Ok(self.now)
+    }
+
+    /// Sets `key` to `value` unless it exists; returns whether it was set.
+    pub fn set_if_absent(
+        &mut self,
+        key: impl Into<String>,
+        value: Value,
+    ) -> Result<bool, Rejected> {
+        let key = key.into();
+        if self.contains(&key) {
+            return Ok(false);
+        }
+        self.set(key, value)?;
+        Ok(true)
+    }
+
+    /// Removes `key`; returns whether it existed.
+    pub fn delete(&mut self, key: &str) -> bool {
+        if !self.contains(key) {
+            return false;
+        }
+        if !self.clear && self.base.contains_key(key) {
+            self.staged.insert(key.into(), None);
+        } else {
+            self.staged.remove(key);
+        }
+        true
+    }
+
+    /// Removes every key, erasing storage itself at commit.
+    pub fn clear(&mut self) {
+        self.clear = true;
+        self.staged.clear();
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        !self.clear && self.staged.is_empty()
+    }
+}

@@ -1,0 +1,1 @@
+//! Native adapter: placeholder until the file store lands.

@@ -1,0 +1,1 @@
+//! Browser adapter: placeholder until the IndexedDB and localStorage adapters land.
