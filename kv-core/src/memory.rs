@@ -22,6 +22,12 @@ impl MemoryPersist {
         Self::default()
     }
 
+    /// Stores `bytes` under `key` as they are, bypassing the encoder: for tests that need
+    /// storage holding what this version would never write.
+    pub fn insert_raw(&mut self, key: impl Into<String>, bytes: Vec<u8>) {
+        self.records.insert(key.into(), bytes);
+    }
+
     /// The encoded records, in key order, as a record adapter would store them.
     pub fn records(&self) -> &BTreeMap<String, Vec<u8>> {
         &self.records

@@ -101,6 +101,11 @@ impl<P: Persist, C: Clock> Store<P, C> {
         &self.limits
     }
 
+    /// The clock value-less writes read.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
     /// The storage adapter.
     pub fn persist(&self) -> &P {
         &self.persist
