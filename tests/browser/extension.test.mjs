@@ -1,0 +1,103 @@
+// The MV3 example extension, loaded unpacked: its service worker keeps seen IDs and pages in
+// IndexedDB, its popup lists and clears them, and they outlive a browser restart.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { build } from "../../www/extension/build.mjs";
+import { artifactPath, launchProfile, serve, tempProfile } from "./browser.mjs";
+
+let server;
+let extension;
+let profile;
+
+before(async () => {
+  extension = await build();
+  server = await serve();
+  profile = await tempProfile();
+});
+
+after(async () => {
+  await server?.close();
+  await profile?.remove();
+});
+
+async function worker(context) {
+  return context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker", { timeout: 15_000 }));
+}
+
+async function openPopup(context, extensionId) {
+  const page = await context.newPage();
+  await page.goto(`chrome-extension://${extensionId}/popup.html`);
+  await page.waitForSelector('body[data-state="ready"]', { timeout: 15_000 });
+  return page;
+}
+
+const popupIds = (page) => page.$$eval("#list li", (lis) => lis.map((li) => li.dataset.id).sort());
+
+// Reads every record of every IndexedDB database the worker can see, whatever the package's
+// layout, to show that the IDs really are in IndexedDB and not only in memory.
+function dumpIndexedDB() {
+  const request = (r) => new Promise((ok, fail) => ((r.onsuccess = () => ok(r.result)), (r.onerror = () => fail(r.error))));
+  return (async () => {
+    const out = [];
+    for (const { name } of await indexedDB.databases()) {
+      const db = await request(indexedDB.open(name));
+      for (const store of db.objectStoreNames) {
+        const tx = db.transaction(store);
+        const keys = await request(tx.objectStore(store).getAllKeys());
+        const values = await request(tx.objectStore(store).getAll());
+        out.push(JSON.stringify({ keys, values }, (_k, v) => (v instanceof ArrayBuffer || ArrayBuffer.isView(v) ? new TextDecoder().decode(v) : v)));
+      }
+      db.close();
+    }
+    return out.join("\n");
+  })();
+}
+
+test("the extension's worker keeps seen IDs in IndexedDB, the popup lists and clears them, and they survive a restart", async () => {
+  const visited = `${server.url}/www/index.html?from=extension-test`;
+  let context = await launchProfile(profile.dir, { extension });
+  try {
+    const sw = await worker(context);
+    const extensionId = new URL(sw.url()).host;
+    assert.equal(await sw.evaluate(() => typeof localStorage), "undefined", "a service worker has no localStorage");
+
+    assert.equal(await sw.evaluate(() => self.seen.remember("id-1")), true);
+    assert.equal(await sw.evaluate(() => self.seen.remember("id-2")), true);
+    assert.equal(await sw.evaluate(() => self.seen.remember("id-1")), false, "a second sighting is not new");
+
+    // A page load is remembered by tabs.onUpdated, without its #fragment.
+    const tab = await context.newPage();
+    await tab.goto(`${visited}#section`);
+    await sw.evaluate(async (url) => {
+      while (!(await self.seen.list()).some((e) => e.id === url)) await new Promise((r) => setTimeout(r, 50));
+    }, visited);
+    await tab.close();
+
+    const stored = await sw.evaluate(dumpIndexedDB);
+    for (const id of ["id-1", "id-2", visited]) assert.ok(stored.includes(id), `${id} is in IndexedDB`);
+
+    const popup = await openPopup(context, extensionId);
+    assert.deepEqual(await popupIds(popup), [visited, "id-1", "id-2"].sort());
+    await popup.fill("#id-input", "from-popup");
+    await popup.press("#id-input", "Enter");
+    await popup.waitForSelector('#list li[data-id="from-popup"]');
+    await popup.locator("body").screenshot({ path: await artifactPath("extension-popup.png") });
+  } finally {
+    await context.close();
+  }
+
+  context = await launchProfile(profile.dir, { extension });
+  try {
+    const sw = await worker(context);
+    const extensionId = new URL(sw.url()).host;
+    const popup = await openPopup(context, extensionId);
+    assert.deepEqual(await popupIds(popup), [visited, "from-popup", "id-1", "id-2"].sort(), "all IDs are back after a restart");
+
+    await popup.click("#clear");
+    await popup.waitForSelector("#list li", { state: "detached" });
+    assert.deepEqual(await sw.evaluate(() => self.seen.list()), []);
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,38 @@
+// Copies the built kv-wasm package into this extension, because an extension can only load
+// files from inside its own directory. Run after `wasm-pack build kv-wasm --target web`:
+//
+//   node www/extension/build.mjs
+
+import { copyFile, mkdir, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+const FROM = fileURLToPath(new URL("../../kv-wasm/pkg/", import.meta.url));
+const TO = join(HERE, "pkg");
+const FILES = ["kv_wasm.js", "kv_wasm_bg.wasm"];
+
+/** Copies the package files into www/extension/pkg/; resolves to that extension's directory. */
+export async function build() {
+  for (const file of FILES) {
+    if (!(await stat(join(FROM, file)).catch(() => null))?.isFile()) {
+      throw new Error(
+        `${join(FROM, file)} is missing: build the package first ` +
+          "(wasm-pack build kv-wasm --target web --out-dir pkg)",
+      );
+    }
+  }
+  await mkdir(TO, { recursive: true });
+  for (const file of FILES) await copyFile(join(FROM, file), join(TO, file));
+  return HERE;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  try {
+    const dir = await build();
+    console.log(`Extension ready to load unpacked from ${dir}`);
+  } catch (err) {
+    console.error(err.message);
+    process.exitCode = 1;
+  }
+}
