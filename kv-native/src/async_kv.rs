@@ -1,0 +1,259 @@
+use std::panic;
+use std::path::Path;
+use std::sync::Arc;
+
+use kv_core::{Map, Transaction, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::task::{JoinError, spawn_blocking};
+
+use crate::error::Error;
+use crate::kv::{FileStore, Kv};
+use crate::options::Options;
+
+/// The calls of [`Kv`] as `async fn`, for tokio: file I/O runs on tokio's blocking pool, so a
+/// worker thread never waits for a disk.
+///
+/// Cloning is cheap and every clone is the same store. Reads are answered in place when no
+/// write is in progress, and on the blocking pool when one is.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// use kv_native::AsyncKv;
+///
+/// let kv = AsyncKv::open(dir.path().join("bot.json")).await?;
+/// if kv.touch_if_absent("seen:42").await? {
+///     // first time we see message 42
+/// }
+/// kv.set("last_command", "ping").await?;
+/// assert_eq!(kv.get("last_command").await, Some("ping".into()));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AsyncKv {
+    kv: Arc<Kv>,
+}
+
+impl AsyncKv {
+    /// Opens the store file at `path` with the default [`Options`]; see [`Kv::open`].
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::open_with(path, Options::default()).await
+    }
+
+    /// Opens the store file at `path` with `options`.
+    pub async fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let opened = spawn_blocking(move || Kv::open_with(&path, &options)).await;
+        Ok(Self::from(joined(opened)??))
+    }
+
+    /// The blocking handle underneath, for synchronous code sharing this store.
+    pub fn blocking(&self) -> &Kv {
+        &self.kv
+    }
+
+    /// The store file, as an absolute path.
+    pub fn path(&self) -> &Path {
+        self.kv.path()
+    }
+
+    /// The value under `key`.
+    pub async fn get(&self, key: &str) -> Option<Value> {
+        let key = key.to_owned();
+        self.read(move |store| store.get(&key).cloned()).await
+    }
+
+    /// The value under `key`, or `fallback` if there is none.
+    pub async fn get_or(&self, key: &str, fallback: impl Into<Value>) -> Value {
+        self.get(key).await.unwrap_or_else(|| fallback.into())
+    }
+
+    /// The value under `key`, converted to `T`; an error if it does not convert.
+    pub async fn get_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
+        self.get(key)
+            .await
+            .map(T::deserialize)
+            .transpose()
+            .map_err(|source| Error::Value {
+                key: key.to_owned(),
+                source,
+            })
+    }
+
+    /// Whether `key` exists.
+    pub async fn contains(&self, key: &str) -> bool {
+        let key = key.to_owned();
+        self.read(move |store| store.contains(&key)).await
+    }
+
+    /// How many keys the store holds.
+    pub async fn len(&self) -> usize {
+        self.read(|store| store.len()).await
+    }
+
+    /// Whether the store holds no keys.
+    pub async fn is_empty(&self) -> bool {
+        self.read(|store| store.is_empty()).await
+    }
+
+    /// Every key, in no particular order.
+    pub async fn keys(&self) -> Vec<String> {
+        self.read(|store| store.keys().map(str::to_owned).collect())
+            .await
+    }
+
+    /// A copy of the whole store, keys in ascending order.
+    pub async fn get_all(&self) -> Map<String, Value> {
+        self.read(|store| store.get_all()).await
+    }
+
+    /// Sets `key` to `value`, durably.
+    pub async fn set(&self, key: impl Into<String>, value: impl Into<Value>) -> Result<(), Error> {
+        let (key, value) = (key.into(), value.into());
+        self.write(move |kv| kv.set(key, value)).await
+    }
+
+    /// Sets `key` to `value` converted to JSON, durably.
+    pub async fn set_as<T: Serialize + ?Sized>(
+        &self,
+        key: impl Into<String>,
+        value: &T,
+    ) -> Result<(), Error> {
+        let key = key.into();
+        match serde_json::to_value(value) {
+            Ok(value) => self.set(key, value).await,
+            Err(source) => Err(Error::Value { key, source }),
+        }
+    }
+
+    /// Sets `key` to the current time in whole unix seconds, durably, and returns that time.
+    pub async fn touch(&self, key: impl Into<String>) -> Result<u64, Error> {
+        let key = key.into();
+        self.write(move |kv| kv.touch(key)).await
+    }
+
+    /// Sets `key` to `value` unless it exists; returns whether it was set.
+    pub async fn set_if_absent(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Value>,
+    ) -> Result<bool, Error> {
+        let (key, value) = (key.into(), value.into());
+        self.write(move |kv| kv.set_if_absent(key, value)).await
+    }
+
+    /// Sets `key` to the current time unless it exists; returns whether it was set.
+    pub async fn touch_if_absent(&self, key: impl Into<String>) -> Result<bool, Error> {
+        let key = key.into();
+        self.write(move |kv| kv.touch_if_absent(key)).await
+    }
+
+    /// Removes `key`; returns whether it existed.
+    pub async fn delete(&self, key: &str) -> Result<bool, Error> {
+        let key = key.to_owned();
+        self.write(move |kv| kv.delete(&key)).await
+    }
+
+    /// Removes every key.
+    pub async fn clear(&self) -> Result<(), Error> {
+        self.write(Kv::clear).await
+    }
+
+    /// Sets every key to its value in one durable write: all of them or none.
+    pub async fn set_many<K: Into<String>, V: Into<Value>>(
+        &self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<(), Error> {
+        let entries: Vec<(String, Value)> = entries
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self.write(move |kv| kv.set_many(entries)).await
+    }
+
+    /// Removes every key given in one durable write; returns how many existed.
+    pub async fn delete_many<K: Into<String>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<usize, Error> {
+        let keys: Vec<String> = keys.into_iter().map(Into::into).collect();
+        self.write(move |kv| kv.delete_many(keys.iter().map(String::as_str)))
+            .await
+    }
+
+    /// Replaces the value under `key` with `f(current)` atomically; see [`Kv::update`].
+    pub async fn update(
+        &self,
+        key: impl Into<String>,
+        f: impl FnOnce(Option<&Value>) -> Option<Value> + Send + 'static,
+    ) -> Result<Option<Value>, Error> {
+        let key = key.into();
+        self.write(move |kv| kv.update(key, f)).await
+    }
+
+    /// Runs `f` over a [`Transaction`] and writes what it staged in one durable step; see
+    /// [`Kv::transaction`].
+    pub async fn transaction<R, E>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<R, E> + Send + 'static,
+    ) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        let kv = Arc::clone(&self.kv);
+        joined(spawn_blocking(move || kv.transaction(f)).await).map_err(E::from)?
+    }
+
+    /// Reads the file again, replacing memory; on error, memory is unchanged.
+    pub async fn reload(&self) -> Result<(), Error> {
+        self.write(Kv::reload).await
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Kv) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let kv = Arc::clone(&self.kv);
+        joined(spawn_blocking(move || f(&kv)).await)?
+    }
+
+    /// Answers from memory at once if no write holds the store; otherwise waits for it on the
+    /// blocking pool rather than on this worker thread.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl Fn(&FileStore) -> T + Send + Sync + 'static,
+    ) -> T {
+        if let Some(answer) = self.kv.try_with_store(&f) {
+            return answer;
+        }
+        let f = Arc::new(f);
+        let (kv, g) = (Arc::clone(&self.kv), Arc::clone(&f));
+        match joined(spawn_blocking(move || kv.with_store(&*g)).await) {
+            Ok(answer) => answer,
+            // The runtime is shutting down: a read may still wait here, once.
+            Err(_) => self.kv.with_store(&*f),
+        }
+    }
+}
+
+impl From<Kv> for AsyncKv {
+    fn from(kv: Kv) -> Self {
+        Self { kv: Arc::new(kv) }
+    }
+}
+
+/// The result of a blocking task: a panic in it goes on in the caller, and a task the runtime
+/// dropped at shutdown is [`Error::Incomplete`].
+fn joined<T>(result: Result<T, JoinError>) -> Result<T, Error> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(e) => match e.try_into_panic() {
+            Ok(payload) => panic::resume_unwind(payload),
+            Err(_) => Err(Error::Incomplete),
+        },
+    }
+}

@@ -1,0 +1,106 @@
+use std::io;
+use std::path::Path;
+
+use kv_core::Limits;
+
+use crate::error::Error;
+use crate::fault::{Hook, Step};
+use crate::file::FilePersist;
+use crate::kv::Kv;
+
+/// How to open a store: its limits, what to do if another handle holds it, and the
+/// permission bits of a file it creates.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// use kv_native::{Kv, Limits, Lock};
+///
+/// let kv = Kv::options()
+///     .limits(Limits::DEFAULT.max_entries(10_000))
+///     .lock(Lock::Wait)
+///     .mode(0o640)
+///     .open(dir.path().join("state.json"))?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub(crate) limits: Limits,
+    pub(crate) lock: Lock,
+    pub(crate) mode: u32,
+    pub(crate) hook: Option<Hook>,
+}
+
+/// What opening a store does when another handle holds it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Lock {
+    /// Fail at once with [`Error::Locked`].
+    #[default]
+    Fail,
+    /// Wait until the other handle is closed.
+    Wait,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            limits: Limits::DEFAULT,
+            lock: Lock::Fail,
+            mode: 0o600,
+            hook: None,
+        }
+    }
+}
+
+impl Options {
+    /// The defaults: [`Limits::DEFAULT`], [`Lock::Fail`], mode `0o600`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes are checked against `limits`. A file that already holds more still opens whole.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// What to do when another handle holds the store.
+    #[must_use]
+    pub fn lock(mut self, lock: Lock) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    /// The permission bits of a store file (and lock file) this creates; an existing file
+    /// keeps its own. Unix only: ignored elsewhere.
+    #[must_use]
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode & 0o7777;
+        self
+    }
+
+    /// Calls `hook` before each step of every write, failing the step if it fails: for tests
+    /// that need a write, an fsync or a rename to fail. Not part of the supported API.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn fault_hook(
+        mut self,
+        hook: impl Fn(Step) -> io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.hook = Some(Hook::new(hook));
+        self
+    }
+
+    /// Opens (or creates) the store at `path`.
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Kv, Error> {
+        Kv::open_with(path.as_ref(), self)
+    }
+
+    /// Opens the storage adapter alone, locked, for use with [`kv_core::Store`].
+    pub fn open_persist(&self, path: impl AsRef<Path>) -> Result<FilePersist, Error> {
+        FilePersist::open_with(path.as_ref(), self)
+    }
+}

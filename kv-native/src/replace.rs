@@ -1,0 +1,266 @@
+//! Durable atomic replacement of the store file, and the temporary files it leaves.
+//!
+//! Written by hand, on std alone, rather than with a crate: `tempfile` neither keeps the
+//! target's permission bits nor syncs the directory after `persist`, and `atomic-write-file`
+//! (the closest fit) hides its steps, so neither lets a test fail exactly one of them, nor
+//! names its temporaries in a pattern that a later open can recognise and sweep. The whole
+//! protocol is below.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::{FileError, Op};
+use crate::fault::{Hook, Step};
+
+/// Where the store file lives: its path, its directory and its name.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub(crate) path: PathBuf,
+    pub(crate) dir: PathBuf,
+    pub(crate) name: OsString,
+}
+
+impl Target {
+    /// Whether `candidate` is a temporary file name [`replace`] makes for this target:
+    /// `.<name>.<pid>.<unique>.tmp`, with decimal pid and hexadecimal unique part.
+    pub(crate) fn is_temp_name(&self, candidate: &OsStr) -> bool {
+        let (Some(candidate), Some(name)) = (candidate.to_str(), self.name.to_str()) else {
+            return false;
+        };
+        let Some(rest) = candidate
+            .strip_prefix('.')
+            .and_then(|c| c.strip_prefix(name))
+            .and_then(|c| c.strip_prefix('.'))
+            .and_then(|c| c.strip_suffix(".tmp"))
+        else {
+            return false;
+        };
+        match rest.split_once('.') {
+            Some((pid, unique)) => {
+                !pid.is_empty()
+                    && pid.bytes().all(|b| b.is_ascii_digit())
+                    && !unique.is_empty()
+                    && unique.bytes().all(|b| b.is_ascii_hexdigit())
+            }
+            None => false,
+        }
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut name = OsString::from(".");
+        name.push(&self.name);
+        name.push(format!(".{}.{unique:x}{nanos:08x}.tmp", std::process::id()));
+        self.dir.join(name)
+    }
+
+    /// Removes every temporary file a crashed writer left next to the store file; returns how
+    /// many. Their contents are never looked at: an unfinished write is not promoted.
+    ///
+    /// Only the lock holder calls this, so no live writer's temporary file is removed.
+    pub(crate) fn remove_leftovers(&self) -> Result<usize, FileError> {
+        let entries = fs::read_dir(&self.dir)
+            .map_err(|e| FileError::new(Op::RemoveLeftover, &self.dir, e))?;
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry.map_err(|e| FileError::new(Op::RemoveLeftover, &self.dir, e))?;
+            if self.is_temp_name(&entry.file_name()) {
+                let path = entry.path();
+                match fs::remove_file(&path) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(FileError::new(Op::RemoveLeftover, path, e)),
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Replaces the target's contents with `bytes`, durably: when this returns `Ok` the new
+/// contents survive a crash or power loss; when it returns `Err` the target holds exactly what
+/// it held before, and no temporary file remains.
+///
+/// A new file gets `new_mode` as its permission bits; an existing one keeps its own.
+pub(crate) fn replace(
+    target: &Target,
+    bytes: &[u8],
+    new_mode: u32,
+    hook: Option<&Hook>,
+) -> Result<(), FileError> {
+    // Kept open so that, if the rename cannot be made durable, the old contents can be put back.
+    let old = match File::open(&target.path) {
+        Ok(file) => Some(file),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(FileError::new(Op::Read, &target.path, e)),
+    };
+    let mode = match &old {
+        Some(file) => mode_of(file).map_err(|e| FileError::new(Op::Read, &target.path, e))?,
+        None => new_mode,
+    };
+    write_and_rename(target, bytes, mode, hook)?;
+    match sync_dir(&target.dir, hook) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let failed = FileError::new(Op::SyncDir, &target.path, e);
+            restore(target, old, mode).map_err(|e| FileError::new(Op::Restore, &target.path, e))?;
+            Err(failed)
+        }
+    }
+}
+
+/// Writes `bytes` to a new temporary file and renames it over the target. On error the
+/// temporary file is removed and the target is untouched.
+fn write_and_rename(
+    target: &Target,
+    bytes: &[u8],
+    mode: u32,
+    hook: Option<&Hook>,
+) -> Result<(), FileError> {
+    let fail = |op| move |e: io::Error| FileError::new(op, &target.path, e);
+    Hook::before(hook, Step::CreateTemp).map_err(fail(Op::CreateTemp))?;
+    let (mut file, temp) = create_temp(target, mode).map_err(fail(Op::CreateTemp))?;
+    Hook::before(hook, Step::Write).map_err(fail(Op::Write))?;
+    file.write_all(bytes).map_err(fail(Op::Write))?;
+    Hook::before(hook, Step::Sync).map_err(fail(Op::Sync))?;
+    file.sync_all().map_err(fail(Op::Sync))?;
+    drop(file);
+    Hook::before(hook, Step::Rename).map_err(fail(Op::Rename))?;
+    fs::rename(&temp.0, &target.path).map_err(fail(Op::Rename))?;
+    temp.disarm();
+    Ok(())
+}
+
+/// Creates a temporary file next to the target, with a name no other file has (`O_EXCL`),
+/// readable by the owner alone until its permission bits are set to `mode`.
+fn create_temp(target: &Target, mode: u32) -> io::Result<(File, TempGuard)> {
+    loop {
+        let path = target.temp_path();
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(file) => {
+                let guard = TempGuard(path);
+                set_mode(&file, mode)?;
+                return Ok((file, guard));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Puts the contents of `old` (or no file, if there was none) back in place of the target.
+fn restore(target: &Target, old: Option<File>, mode: u32) -> io::Result<()> {
+    match old {
+        Some(mut file) => {
+            let mut bytes = Vec::new();
+            file.rewind()?;
+            file.read_to_end(&mut bytes)?;
+            write_and_rename(target, &bytes, mode, None).map_err(|e| e.into_io())?;
+        }
+        None => fs::remove_file(&target.path)?,
+    }
+    sync_dir(&target.dir, None)
+}
+
+/// Syncs a directory, making the renames and removals in it durable.
+fn sync_dir(dir: &Path, hook: Option<&Hook>) -> io::Result<()> {
+    Hook::before(hook, Step::SyncDir)?;
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    // Elsewhere std cannot open a directory to sync it; NTFS journals the rename itself.
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Removes the temporary file when dropped, unless it was renamed into place.
+struct TempGuard(PathBuf);
+
+impl TempGuard {
+    fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        // Best effort: a temporary file that cannot be removed is swept at the next open.
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(unix)]
+fn mode_of(file: &File) -> io::Result<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Ok(file.metadata()?.permissions().mode() & 0o7777)
+}
+
+#[cfg(unix)]
+fn set_mode(file: &File, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // Set on the open file, so the umask does not narrow the bits the target had.
+    file.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn mode_of(_: &File) -> io::Result<u32> {
+    Ok(0)
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &File, _: u32) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target {
+        Target {
+            path: PathBuf::from("/data/kv.json"),
+            dir: PathBuf::from("/data"),
+            name: OsString::from("kv.json"),
+        }
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_as_leftovers() {
+        let target = target();
+        for _ in 0..3 {
+            let temp = target.temp_path();
+            let name = temp.file_name().unwrap_or_default();
+            assert!(target.is_temp_name(name), "{temp:?}");
+        }
+    }
+
+    #[test]
+    fn other_files_are_not_taken_for_leftovers() {
+        let target = target();
+        for name in [
+            "kv.json",
+            "kv.json.lock",
+            ".kv.json.tmp",
+            ".kv.json.12.tmp",
+            ".kv.json.12.zz.tmp",
+            ".kv.json.x1.ab.tmp",
+            ".other.json.12.ab.tmp",
+            ".kv.json.12.ab.tmp.bak",
+        ] {
+            assert!(!target.is_temp_name(OsStr::new(name)), "{name}");
+        }
+        assert!(target.is_temp_name(OsStr::new(".kv.json.12.ab.tmp")));
+    }
+}
