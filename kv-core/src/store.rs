@@ -96,6 +96,11 @@ impl<P: Persist, C: Clock> Store<P, C> {
             .collect()
     }
 
+    /// The whole store encoded as one snapshot, exactly as a snapshot adapter stores it.
+    pub fn snapshot(&self) -> alloc::vec::Vec<u8> {
+        codec::encode_snapshot(&self.map, &crate::transaction::Staged::new(), false)
+    }
+
     /// The limits writes are checked against.
     pub fn limits(&self) -> &Limits {
         &self.limits

@@ -1,0 +1,15 @@
+//! The benchmarks: native durable writes against pickledb, rustbreak and the fsync floor; the
+//! npm package in Chromium against idb-keyval and localForage. Each prints its table and
+//! writes its figures to target/bench-*.json.
+
+use crate::cmd::Cmd;
+use crate::{Result, setup};
+
+pub(crate) fn run() -> Result {
+    setup::run()?;
+    Cmd::new("cargo", &["bench", "-p", "kv-native", "--bench", "durable"]).run()?;
+    crate::demo::build_package()?;
+    Cmd::new("node", &["www/bench/run.mjs"]).run()?;
+    println!("\nfigures: target/bench-native.json, target/bench-browser.json");
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Every check the project has, in the order that fails fastest.
+
+use std::time::Instant;
+
+use crate::cmd::Cmd;
+use crate::setup::{self, has_nightly};
+use crate::{Result, root};
+
+/// How long `cargo xtask test` fuzzes the snapshot decoder when nightly is present.
+const FUZZ_SECONDS: &str = "30";
+
+/// One check: a cargo command line, or a function.
+enum Step {
+    Cargo(&'static str, &'static [&'static str]),
+    Run(&'static str, fn() -> Result),
+}
+
+const STEPS: &[Step] = &[
+    Step::Cargo("rustfmt", &["fmt", "--all", "--check"]),
+    Step::Cargo(
+        "clippy on the host",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
+    Step::Cargo(
+        "clippy on wasm32",
+        &[
+            "clippy",
+            "-p",
+            "kv-wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
+    Step::Cargo(
+        "kv-core on a bare target (no_std)",
+        &["build", "-p", "kv-core", "--target", "x86_64-unknown-none"],
+    ),
+    Step::Cargo(
+        "native tests: conformance, model, crash, faults, threads, CLI, doctests",
+        &[
+            "test",
+            "--workspace",
+            "--all-features",
+            "--exclude",
+            "kv-wasm",
+        ],
+    ),
+    Step::Run("wasm tests in headless Chromium", wasm_tests),
+    Step::Run("npm package build", crate::demo::build_package),
+    Step::Run("browser end-to-end tests", browser_tests),
+    Step::Run("fuzz the snapshot decoder (nightly only)", fuzz),
+];
+
+pub(crate) fn run() -> Result {
+    let started = Instant::now();
+    setup::run()?;
+    let total = STEPS.len();
+    for (i, step) in STEPS.iter().enumerate() {
+        let (name, result) = match step {
+            Step::Cargo(name, args) => (name, Cmd::new("cargo", args).run_step(name, i, total)),
+            Step::Run(name, f) => {
+                println!("\n=== [{}/{total}] {name}", i + 1);
+                (name, f())
+            }
+        };
+        result.map_err(|e| format!("step `{name}` failed: {e}"))?;
+    }
+    println!(
+        "\nall {total} steps passed in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+impl Cmd {
+    fn run_step(self, name: &str, i: usize, total: usize) -> Result {
+        println!("\n=== [{}/{total}] {name}", i + 1);
+        self.run()
+    }
+}
+
+fn wasm_tests() -> Result {
+    Cmd::new("wasm-pack", &["test", "--headless", "--chrome", "kv-wasm"])
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+        .run()
+}
+
+fn browser_tests() -> Result {
+    Cmd::new("node", &["--test", "tests/browser/"]).run()
+}
+
+fn fuzz() -> Result {
+    if !has_nightly() {
+        println!("no nightly toolchain: skipped");
+        return Ok(());
+    }
+    let max_time = format!("-max_total_time={FUZZ_SECONDS}");
+    Cmd::new(
+        "cargo",
+        &[
+            "+nightly",
+            "fuzz",
+            "run",
+            "decode_snapshot",
+            "--",
+            &max_time,
+        ],
+    )
+    .dir(&root().join("fuzz"))
+    .run()
+}
