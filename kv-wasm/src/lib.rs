@@ -1,1 +1,73 @@
-//! Browser adapter: placeholder until the IndexedDB and localStorage adapters land.
+//! The key-value store in the browser: IndexedDB or `localStorage`, from pages, workers and
+//! extension service workers, as a promise API for JS.
+//!
+//! JS uses [`Kv`]; Rust code running in a browser can also use the storage adapters
+//! [`IdbPersist`] and [`LocalPersist`] directly with `kv_core::Store`.
+
+mod batch;
+mod error;
+mod idb;
+mod json;
+mod kv;
+mod local;
+mod queue;
+mod remote;
+
+pub use error::BrowserError;
+pub use idb::IdbPersist;
+pub use kv::Kv;
+pub use local::LocalPersist;
+
+#[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Any value JSON can hold: what a store keeps under a key. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Where a store keeps its data. */
+export type KvBackend = "indexedDB" | "localStorage" | "memory";
+
+/** Bounds on what one store accepts; a write over any of them rejects with `LimitExceededError`. */
+export interface KvLimits {
+  /** Longest key, in UTF-8 bytes (default 1024). */
+  maxKeyBytes?: number;
+  /** Largest value, in bytes of its JSON encoding (default 1 MiB). */
+  maxValueBytes?: number;
+  /** Most keys the store holds at once (default 1,000,000). */
+  maxEntries?: number;
+}
+
+/** How `Kv.open` opens a store. */
+export interface KvOptions {
+  /** Where the store keeps its data (default `"indexedDB"`). */
+  backend?: KvBackend;
+  /** Bounds on writes (defaults above). */
+  limits?: KvLimits;
+}
+
+/** One key changed: set to `value`, or deleted. */
+export interface KvChange {
+  key: string;
+  /** The new value; absent when `deleted`. */
+  value?: Json;
+  deleted: boolean;
+}
+
+/** What `onChange` listeners receive after each write. */
+export interface KvChangeEvent {
+  /** `"local"`: made through this `Kv`; `"remote"`: by another tab, worker or `Kv`. */
+  origin: "local" | "remote";
+  /** Every key was erased before `changes` applied. */
+  clear: boolean;
+  changes: KvChange[];
+}
+
+/** The `name` of every `Error` a `Kv` rejects with (besides `TypeError` for malformed arguments). */
+export type KvErrorName =
+  | "QuotaExceededError"
+  | "StorageUnavailableError"
+  | "CorruptDataError"
+  | "LimitExceededError"
+  | "InvalidValueError"
+  | "InvalidKeyError"
+  | "ClosedError";
+"#;

@@ -1,0 +1,164 @@
+//! Errors as JS sees them: `Error` objects whose `name` tells them apart.
+
+use std::fmt;
+
+use kv_core::{Error, ErrorKind, StorageError, StorageErrorKind};
+use wasm_bindgen::{JsCast, JsValue};
+
+/// The `name` of every error a `Kv` rejects with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorName {
+    QuotaExceeded,
+    StorageUnavailable,
+    CorruptData,
+    LimitExceeded,
+    InvalidValue,
+    InvalidKey,
+    Closed,
+}
+
+impl ErrorName {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::QuotaExceeded => "QuotaExceededError",
+            Self::StorageUnavailable => "StorageUnavailableError",
+            Self::CorruptData => "CorruptDataError",
+            Self::LimitExceeded => "LimitExceededError",
+            Self::InvalidValue => "InvalidValueError",
+            Self::InvalidKey => "InvalidKeyError",
+            Self::Closed => "ClosedError",
+        }
+    }
+}
+
+/// A JS `Error` named `name`.
+pub(crate) fn js_error(name: ErrorName, message: &str) -> JsValue {
+    let error = js_sys::Error::new(message);
+    error.set_name(name.as_str());
+    error.into()
+}
+
+/// A JS `TypeError`, for arguments of the wrong shape (not a string, an unknown option).
+pub(crate) fn type_error(message: &str) -> JsValue {
+    js_sys::TypeError::new(message).into()
+}
+
+/// Why browser storage failed, classified as the core expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BrowserError {
+    /// The browser refused or failed the call.
+    Failed {
+        /// What kind of failure it is.
+        kind: StorageErrorKind,
+        /// What failed, and the browser's own name and message for it.
+        message: String,
+    },
+    /// A stored record is not text, so this store did not write it.
+    NotText {
+        /// The record's key, or a description of a key that is not a string.
+        key: String,
+    },
+}
+
+impl BrowserError {
+    /// A failure of `what`, from the exception the browser threw or the error it reported.
+    pub(crate) fn from_js(what: &str, error: &JsValue) -> Self {
+        let (name, message) = match error.dyn_ref::<js_sys::Error>() {
+            Some(e) => (String::from(e.name()), String::from(e.message())),
+            None => match error.dyn_ref::<web_sys::DomException>() {
+                Some(e) => (e.name(), e.message()),
+                None => (String::new(), error.as_string().unwrap_or_default()),
+            },
+        };
+        let kind = match name.as_str() {
+            "QuotaExceededError" | "NS_ERROR_DOM_QUOTA_REACHED" => StorageErrorKind::QuotaExceeded,
+            "InvalidStateError" | "SecurityError" | "NotAllowedError" | "NotFoundError"
+            | "VersionError" => StorageErrorKind::Unavailable,
+            "UnknownError" | "AbortError" | "DataError" | "ReadOnlyError" => StorageErrorKind::Io,
+            _ => StorageErrorKind::Other,
+        };
+        Self::Failed {
+            kind,
+            message: format!("{what}: {name}: {message}"),
+        }
+    }
+
+    /// Storage that does not exist in this context.
+    pub(crate) fn unavailable(message: &str) -> Self {
+        Self::Failed {
+            kind: StorageErrorKind::Unavailable,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for BrowserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Failed { message, .. } => f.write_str(message),
+            Self::NotText { key } => write!(
+                f,
+                "stored record {key} is not JSON text: something other than this store wrote it"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BrowserError {}
+
+impl StorageError for BrowserError {
+    fn kind(&self) -> StorageErrorKind {
+        match self {
+            Self::Failed { kind, .. } => *kind,
+            Self::NotText { .. } => StorageErrorKind::Other,
+        }
+    }
+}
+
+/// The JS error for a failure of browser storage.
+pub(crate) fn storage_error(error: &BrowserError) -> JsValue {
+    let name = match error {
+        BrowserError::NotText { .. } => ErrorName::CorruptData,
+        BrowserError::Failed { kind, .. } => match kind {
+            StorageErrorKind::QuotaExceeded => ErrorName::QuotaExceeded,
+            _ => ErrorName::StorageUnavailable,
+        },
+    };
+    let advice = match name {
+        ErrorName::QuotaExceeded => {
+            "nothing was written; free space (delete keys, clear stores) or store less, then retry"
+        }
+        ErrorName::CorruptData => "nothing was written; repair or clear the stored data",
+        _ => "nothing was written; retry, or use another backend if this one cannot work here",
+    };
+    js_error(name, &format!("{error}: {advice}"))
+}
+
+/// The JS error for a failure the core reports; storage failures become [`storage_error`].
+pub(crate) fn core_error<E: StorageError>(
+    error: &Error<E>,
+    storage: impl FnOnce(&E) -> JsValue,
+) -> JsValue {
+    match error {
+        Error::Storage(e) => storage(e),
+        _ => {
+            let name = match error.kind() {
+                ErrorKind::Corrupt => ErrorName::CorruptData,
+                ErrorKind::LimitExceeded => ErrorName::LimitExceeded,
+                ErrorKind::ReservedKey => ErrorName::InvalidKey,
+                _ => ErrorName::StorageUnavailable,
+            };
+            let advice = match name {
+                ErrorName::CorruptData => {
+                    "the store was not opened and nothing was written; repair or clear it"
+                }
+                ErrorName::LimitExceeded => {
+                    "nothing was written; store less, or open the store with larger limits"
+                }
+                _ => "nothing was written",
+            };
+            js_error(name, &format!("{error}: {advice}"))
+        }
+    }
+}
