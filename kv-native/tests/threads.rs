@@ -31,12 +31,10 @@ impl Rng {
 /// disk, and 80,000 fsyncs on a real disk take minutes.
 fn scratch_dir() -> tempfile::TempDir {
     let shm = PathBuf::from("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(dir) = tempfile::tempdir_in(&shm) {
-            return dir;
-        }
+    match tempfile::tempdir_in(&shm) {
+        Ok(dir) if shm.is_dir() => dir,
+        _ => tempfile::tempdir().unwrap(),
     }
-    tempfile::tempdir().unwrap()
 }
 
 /// What one thread expects its own keys to hold, and what it did to the shared ones.

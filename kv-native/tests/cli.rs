@@ -1,0 +1,253 @@
+//! The `kv` command, run as a user's shell would: output, exit statuses, files.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use kv_native::Kv;
+use tempfile::TempDir;
+
+fn kv(dir: &Path, args: &[&str]) -> Output {
+    kv_with_stdin(dir, args, "")
+}
+
+fn kv_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kv"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("KV_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn status(output: &Output) -> i32 {
+    output.status.code().unwrap()
+}
+
+fn dir() -> TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn set_then_get_prints_the_value_as_json() {
+    let d = dir();
+    assert_eq!(status(&kv(d.path(), &["set", "last_command", "ping"])), 0);
+    let out = kv(d.path(), &["get", "last_command"]);
+    assert_eq!((status(&out), stdout(&out).as_str()), (0, "\"ping\"\n"));
+    assert_eq!(
+        fs::read_to_string(d.path().join("kv.json")).unwrap(),
+        "{\"last_command\":\"ping\"}\n"
+    );
+}
+
+#[test]
+fn values_are_json_and_plain_text_is_a_string() {
+    let d = dir();
+    let cases = [
+        (&["set", "k", "42"][..], "42"),
+        (&["set", "k", "true"], "true"),
+        (&["set", "k", "{\"a\": [1, null]}"], "{\"a\":[1,null]}"),
+        (&["set", "k", "\"quoted\""], "\"quoted\""),
+        (&["set", "k", "ping"], "\"ping\""),
+        (&["set", "k", "hello world"], "\"hello world\""),
+        (&["set", "k", "0123"], "\"0123\""),
+        (&["set", "--string", "k", "42"], "\"42\""),
+        (&["set", "-s", "k", "{not json"], "\"{not json\""),
+    ];
+    for (args, expected) in cases {
+        assert_eq!(status(&kv(d.path(), args)), 0, "{args:?}");
+        let out = kv(d.path(), &["get", "k"]);
+        assert_eq!(stdout(&out).trim_end(), expected, "{args:?}");
+    }
+}
+
+#[test]
+fn text_that_starts_like_json_but_is_not_is_a_usage_error() {
+    let d = dir();
+    for value in ["{\"a\":", "[1, 2", "\"unterminated"] {
+        let out = kv(d.path(), &["set", "k", value]);
+        assert_eq!(status(&out), 2, "{value}");
+        assert!(stderr(&out).contains("--string"), "{}", stderr(&out));
+    }
+    assert!(!d.path().join("kv.json").exists());
+}
+
+#[test]
+fn a_missing_key_exits_1_unless_a_default_is_given() {
+    let d = dir();
+    let out = kv(d.path(), &["get", "absent"]);
+    assert_eq!((status(&out), stdout(&out).as_str()), (1, ""));
+    let out = kv(d.path(), &["get", "absent", "0"]);
+    assert_eq!((status(&out), stdout(&out).as_str()), (0, "0\n"));
+    assert_eq!(status(&kv(d.path(), &["delete", "absent"])), 1);
+}
+
+#[test]
+fn delete_removes_the_key_and_exits_0() {
+    let d = dir();
+    kv(d.path(), &["set", "k", "1"]);
+    assert_eq!(status(&kv(d.path(), &["delete", "k"])), 0);
+    assert_eq!(status(&kv(d.path(), &["get", "k"])), 1);
+}
+
+#[test]
+fn set_without_a_value_and_touch_store_the_unix_time() {
+    let d = dir();
+    assert_eq!(status(&kv(d.path(), &["set", "seen:1"])), 0);
+    let touched = kv(d.path(), &["touch", "seen:2"]);
+    let printed: u64 = stdout(&touched).trim().parse().unwrap();
+    let kv_store = Kv::open(d.path().join("kv.json")).unwrap();
+    assert_eq!(kv_store.get("seen:2"), Some(printed.into()));
+    assert!(kv_store.get("seen:1").unwrap().as_u64().unwrap() > 1_700_000_000);
+}
+
+#[test]
+fn list_prints_the_whole_store_and_clear_empties_it() {
+    let d = dir();
+    kv(d.path(), &["set", "b", "2"]);
+    kv(d.path(), &["set", "a", "[1]"]);
+    let out = kv(d.path(), &["list"]);
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(listed, serde_json::json!({"a": [1], "b": 2}));
+    assert_eq!(status(&kv(d.path(), &["clear"])), 0);
+    assert_eq!(stdout(&kv(d.path(), &["list"])).trim(), "{}");
+}
+
+#[test]
+fn import_merges_an_object_and_export_prints_the_file_as_stored() {
+    let d = dir();
+    kv(d.path(), &["set", "kept", "1"]);
+    let out = kv_with_stdin(d.path(), &["import", "-"], "{\"a\": 1, \"kept\": 2}");
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    fs::write(d.path().join("more.json"), "{\"b\": [true]}").unwrap();
+    assert_eq!(status(&kv(d.path(), &["import", "more.json"])), 0);
+    let exported = kv(d.path(), &["export"]);
+    assert_eq!(exported.stdout, fs::read(d.path().join("kv.json")).unwrap());
+    assert_eq!(stdout(&exported), "{\"a\":1,\"b\":[true],\"kept\":2}\n");
+}
+
+#[test]
+fn importing_anything_but_an_object_is_a_usage_error_and_writes_nothing() {
+    let d = dir();
+    kv(d.path(), &["set", "kept", "1"]);
+    for input in ["[1, 2]", "{\"a\":", "42"] {
+        let out = kv_with_stdin(d.path(), &["import", "-"], input);
+        assert_eq!(status(&out), 2, "{input}");
+    }
+    assert_eq!(status(&kv(d.path(), &["import", "no-such-file.json"])), 5);
+    assert_eq!(stdout(&kv(d.path(), &["export"])), "{\"kept\":1}\n");
+}
+
+#[test]
+fn the_file_comes_from_the_option_then_kv_file_then_the_current_directory() {
+    let d = dir();
+    kv(d.path(), &["--file", "opt.json", "set", "k", "1"]);
+    kv(d.path(), &["--file=eq.json", "set", "k", "1"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_kv"))
+        .args(["set", "k", "1"])
+        .current_dir(d.path())
+        .env("KV_FILE", "env.json")
+        .output()
+        .unwrap();
+    assert_eq!(status(&out), 0);
+    kv(d.path(), &["set", "k", "1"]);
+    for name in ["opt.json", "eq.json", "env.json", "kv.json"] {
+        assert!(d.path().join(name).exists(), "{name}");
+    }
+}
+
+#[test]
+fn bad_usage_exits_2_with_a_message() {
+    let d = dir();
+    for args in [
+        &[][..],
+        &["frobnicate"],
+        &["get"],
+        &["get", "a", "b", "c"],
+        &["list", "extra"],
+        &["--file"],
+        &["--bogus", "list"],
+    ] {
+        let out = kv(d.path(), args);
+        assert_eq!(status(&out), 2, "{args:?}");
+        assert!(
+            stderr(&out).starts_with("kv: "),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn help_lists_the_commands_exit_statuses_and_examples() {
+    let out = kv(dir().path(), &["--help"]);
+    assert_eq!(status(&out), 0);
+    let help = stdout(&out);
+    for needle in [
+        "get KEY",
+        "import FILE|-",
+        "EXIT STATUS",
+        "3  the store is locked",
+        "EXAMPLES",
+    ] {
+        assert!(help.contains(needle), "{needle}");
+    }
+}
+
+#[test]
+fn a_store_another_process_holds_exits_3_and_names_the_file() {
+    let d = dir();
+    let holder = Kv::open(d.path().join("kv.json")).unwrap();
+    holder.set("k", 1).unwrap();
+    let out = kv(d.path(), &["set", "k", "2"]);
+    assert_eq!(status(&out), 3);
+    assert!(
+        stderr(&out).contains("kv.json is locked"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(holder.get("k"), Some(1.into()));
+    drop(holder);
+    assert_eq!(status(&kv(d.path(), &["set", "k", "2"])), 0);
+}
+
+#[test]
+fn a_corrupt_store_exits_4_and_is_left_byte_identical() {
+    let d = dir();
+    let path = d.path().join("kv.json");
+    fs::write(&path, "{\"a\": 1, \"b\"").unwrap();
+    for args in [&["get", "a"][..], &["set", "c", "3"], &["clear"]] {
+        let out = kv(d.path(), args);
+        assert_eq!(status(&out), 4, "{args:?}");
+        assert!(stderr(&out).contains("kv.json"), "{}", stderr(&out));
+    }
+    assert_eq!(fs::read_to_string(&path).unwrap(), "{\"a\": 1, \"b\"");
+}
+
+#[test]
+fn a_store_that_cannot_be_created_exits_5() {
+    let d = dir();
+    fs::write(d.path().join("not-a-dir"), "").unwrap();
+    let out = kv(d.path(), &["--file", "not-a-dir/kv.json", "set", "k", "1"]);
+    assert_eq!(status(&out), 5, "{}", stderr(&out));
+}
