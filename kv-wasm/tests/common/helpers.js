@@ -1,0 +1,80 @@
+export function unstorable() {
+  const cycle = { name: "cycle" };
+  cycle.self = cycle;
+  return [
+    ["a function", () => 1],
+    ["a cycle", cycle],
+    ["a BigInt", 10n],
+    ["undefined inside an array", [1, undefined]],
+    ["a hole in an array", [1, , 2]],
+    ["undefined inside an object", { a: undefined }],
+    ["NaN", NaN],
+    ["Infinity", { deep: [-Infinity] }],
+    ["a Date", new Date(0)],
+    ["a Map", new Map([["a", 1]])],
+    ["a symbol", Symbol("s")],
+    ["an object with toJSON", { toJSON: () => "changed" }],
+  ];
+}
+
+export function nextChange(kv) {
+  return new Promise((resolve) => {
+    const off = kv.onChange((event) => {
+      off();
+      resolve(event);
+    });
+  });
+}
+
+function sorted(value) {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted(value[k])]));
+  }
+  return value;
+}
+
+export function canonical(value) {
+  return value === undefined ? "undefined" : JSON.stringify(sorted(value));
+}
+
+export function fillLocalStorage(reserve) {
+  const names = [];
+  let size = 1 << 20;
+  let i = 0;
+  while (size >= 1) {
+    const name = `filler:${i++}`;
+    try {
+      localStorage.setItem(name, "x".repeat(size));
+      names.push(name);
+    } catch {
+      size = Math.floor(size / 2);
+    }
+  }
+  // Full to the last character: free at least `reserve`, smallest fillers first.
+  let freed = 0;
+  while (freed < reserve && names.length > 0) {
+    const name = names.pop();
+    freed += localStorage.getItem(name).length + name.length;
+    localStorage.removeItem(name);
+  }
+  return names;
+}
+
+export function bumpVersion(name) {
+  return new Promise((resolve, reject) => {
+    const probe = indexedDB.open(name);
+    probe.onerror = () => reject(probe.error);
+    probe.onsuccess = () => {
+      const version = probe.result.version;
+      probe.result.close();
+      const request = indexedDB.open(name, version + 1);
+      request.onerror = () => reject(request.error);
+      request.onblocked = () => reject(new Error("blocked: the store kept its connection open"));
+      request.onsuccess = () => {
+        request.result.close();
+        resolve(version + 1);
+      };
+    };
+  });
+}
