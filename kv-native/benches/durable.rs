@@ -1,1 +1,384 @@
-fn main() {}
+//! `cargo bench -p kv-native --bench durable`: this crate beside pickledb-rs (AutoDump),
+//! rustbreak (PathDatabase, a save per write) and the floor (write, fsync, rename, fsync of the
+//! directory of the same bytes), on stores of 1,000 and 100,000 keys.
+//!
+//! Each contender runs in a child process of its own, so that its peak memory is its own.
+//! Prints a table and writes `target/bench-native.json`. `KV_BENCH_DIR` picks the directory
+//! the stores live in (default: the system's temporary directory; it should be a real disk).
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::hint::black_box;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kv_native::Kv;
+use pickledb::{PickleDb, PickleDbDumpPolicy, SerializationMethod};
+use rustbreak::PathDatabase;
+use rustbreak::deser::Ron;
+use serde_json::{Value, json};
+
+const CHILD: &str = "KV_BENCH_CHILD";
+const SIZES: [usize; 2] = [1_000, 100_000];
+const CONTENDERS: [&str; 4] = ["kv-native", "pickledb", "rustbreak", "floor"];
+const GETS: usize = 2_000_000;
+const LOADS: usize = 5;
+
+type RustbreakDb = PathDatabase<HashMap<String, Value>, Ron>;
+
+/// Durable sets per run: fewer on the large store, where each rewrites megabytes.
+fn sets_for(size: usize) -> usize {
+    if size <= 1_000 { 300 } else { 25 }
+}
+
+/// The stored data: seen-ID records, a key and the unix time it was first seen.
+fn entries(size: usize) -> impl Iterator<Item = (String, Value)> {
+    (0..size).map(|i| (format!("seen:{i:08}"), json!(1_763_700_000 + i as u64)))
+}
+
+fn key(i: usize) -> String {
+    format!("seen:{i:08}")
+}
+
+fn main() {
+    match std::env::var(CHILD) {
+        Ok(spec) => child(&spec),
+        Err(_) => parent(),
+    }
+}
+
+fn file_of(dir: &Path, contender: &str, size: usize) -> PathBuf {
+    let contender = if contender == "floor" {
+        "kv-native"
+    } else {
+        contender
+    };
+    dir.join(format!("{contender}-{size}.db"))
+}
+
+/// Writes each contender's store file, in its own format, outside the measured children.
+fn prepare(dir: &Path, size: usize) {
+    let kv = Kv::options()
+        .limits(kv_native::Limits::NONE)
+        .open(file_of(dir, "kv-native", size))
+        .unwrap();
+    kv.set_many(entries(size)).unwrap();
+
+    let path = file_of(dir, "pickledb", size);
+    let mut db = PickleDb::new(
+        &path,
+        PickleDbDumpPolicy::DumpUponRequest,
+        SerializationMethod::Json,
+    );
+    for (k, v) in entries(size) {
+        db.set(&k, &v).unwrap();
+    }
+    db.dump().unwrap();
+
+    let path = file_of(dir, "rustbreak", size);
+    let db = RustbreakDb::create_at_path(path, entries(size).collect()).unwrap();
+    db.save().unwrap();
+}
+
+fn parent() {
+    let dir = std::env::var_os("KV_BENCH_DIR").map_or_else(
+        || tempfile::tempdir().unwrap(),
+        |d| tempfile::tempdir_in(d).unwrap(),
+    );
+    let me = std::env::current_exe().unwrap();
+    let mut results = Vec::new();
+    for size in SIZES {
+        prepare(dir.path(), size);
+        for contender in CONTENDERS {
+            let out = Command::new(&me)
+                .env(
+                    CHILD,
+                    format!("{contender}:{size}:{}", dir.path().display()),
+                )
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{contender} at {size}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+            results.push(result);
+        }
+    }
+    print_table(&results);
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    fs::create_dir_all(&target).unwrap();
+    let out = target.join("bench-native.json");
+    let report = json!({
+        "benchmark": "kv-native durable",
+        "sets_per_run": {"1000": sets_for(1_000), "100000": sets_for(100_000)},
+        "gets_per_run": GETS,
+        "loads_per_run": LOADS,
+        "results": results,
+    });
+    fs::write(&out, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
+    println!("\nwritten to {}", out.display());
+}
+
+fn print_table(results: &[Value]) {
+    println!(
+        "\n{:<10} {:>7} {:>6} {:>11} {:>11} {:>12} {:>10} {:>10} {:>10} {:>10}",
+        "store",
+        "keys",
+        "fsync",
+        "set p50 ms",
+        "set p99 ms",
+        "gets/s",
+        "load ms",
+        "peak MiB",
+        "rss MiB",
+        "file KiB"
+    );
+    for r in results {
+        let mib = |k: &str| r[k].as_f64().unwrap_or(0.0) / 1024.0 / 1024.0;
+        let gets = r["gets_per_second"]
+            .as_f64()
+            .map_or_else(|| "-".to_owned(), |g| format!("{:.1}M", g / 1e6));
+        println!(
+            "{:<10} {:>7} {:>6} {:>11.3} {:>11.3} {:>12} {:>10.2} {:>10.1} {:>10.1} {:>10.1}",
+            r["store"].as_str().unwrap_or(""),
+            r["keys"],
+            r["fsync"].as_str().unwrap_or(""),
+            r["set_ms_p50"].as_f64().unwrap_or(0.0),
+            r["set_ms_p99"].as_f64().unwrap_or(0.0),
+            gets,
+            r["load_ms"].as_f64().unwrap_or(0.0),
+            mib("peak_bytes"),
+            mib("resident_bytes"),
+            r["file_bytes"].as_f64().unwrap_or(0.0) / 1024.0,
+        );
+    }
+    let find = |store: &str, keys: u64| {
+        results
+            .iter()
+            .find(|r| r["store"] == store && r["keys"] == keys)
+            .unwrap()
+    };
+    let (kv1, floor1) = (find("kv-native", 1_000), find("floor", 1_000));
+    let (kv100, floor100) = (find("kv-native", 100_000), find("floor", 100_000));
+    let ratio = |a: &Value, b: &Value, k: &str| a[k].as_f64().unwrap() / b[k].as_f64().unwrap();
+    let per_file = |r: &Value, k: &str| r[k].as_f64().unwrap() / r["file_bytes"].as_f64().unwrap();
+    println!("\ntargets:");
+    println!(
+        "  durable set at 1,000 keys vs floor (p50): {:.2}x (target <= 1.3x)",
+        ratio(kv1, floor1, "set_ms_p50")
+    );
+    println!(
+        "  gets per second: {:.1}M at 1,000 keys, {:.1}M at 100,000 (target >= 10M)",
+        kv1["gets_per_second"].as_f64().unwrap() / 1e6,
+        kv100["gets_per_second"].as_f64().unwrap() / 1e6
+    );
+    println!(
+        "  load of 100,000 keys vs serde_json parse of the same file: {:.2}x (target <= 2x)",
+        ratio(kv100, floor100, "load_ms")
+    );
+    println!(
+        "  resident memory / file size at 100,000 keys: {:.2}x, peak {:.2}x (target < 3x)",
+        per_file(kv100, "resident_bytes"),
+        per_file(kv100, "peak_bytes")
+    );
+    println!(
+        "fsync: kv-native and floor sync the file and the directory; rustbreak syncs the file \
+         but not the directory; pickledb syncs neither."
+    );
+}
+
+/// Resident and peak resident memory of this process, in bytes (Linux; 0 elsewhere).
+fn memory() -> (u64, u64) {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The latencies' median and 99th percentile, in milliseconds.
+fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
+    times.sort_unstable();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+    (at(0.5), at(0.99))
+}
+
+fn median(mut times: Vec<Duration>) -> f64 {
+    times.sort_unstable();
+    times[times.len() / 2].as_secs_f64() * 1e3
+}
+
+/// One contender, as one measurement in this process: its memory after a first load, its
+/// load time, gets per second, durable-set latencies.
+trait Contender: Sized {
+    const FSYNC: &'static str;
+    fn load(path: &Path) -> Self;
+    fn get(&self, key: &str) -> Option<Value>;
+    fn durable_set(&mut self, key: &str, value: Value);
+}
+
+impl Contender for Kv {
+    const FSYNC: &'static str = "f+dir";
+    fn load(path: &Path) -> Self {
+        Kv::options()
+            .limits(kv_native::Limits::NONE)
+            .open(path)
+            .unwrap()
+    }
+    fn get(&self, key: &str) -> Option<Value> {
+        Kv::get(self, key)
+    }
+    fn durable_set(&mut self, key: &str, value: Value) {
+        self.set(key, value).unwrap();
+    }
+}
+
+impl Contender for PickleDb {
+    const FSYNC: &'static str = "none";
+    fn load(path: &Path) -> Self {
+        PickleDb::load_json(path, PickleDbDumpPolicy::AutoDump).unwrap()
+    }
+    fn get(&self, key: &str) -> Option<Value> {
+        PickleDb::get(self, key)
+    }
+    fn durable_set(&mut self, key: &str, value: Value) {
+        self.set(key, &value).unwrap();
+    }
+}
+
+struct Rustbreak(RustbreakDb);
+
+impl Contender for Rustbreak {
+    const FSYNC: &'static str = "file";
+    fn load(path: &Path) -> Self {
+        Self(RustbreakDb::load_from_path(path.to_path_buf()).unwrap())
+    }
+    fn get(&self, key: &str) -> Option<Value> {
+        self.0.read(|data| data.get(key).cloned()).unwrap()
+    }
+    fn durable_set(&mut self, key: &str, value: Value) {
+        self.0
+            .write(|data| {
+                data.insert(key.to_owned(), value);
+            })
+            .unwrap();
+        self.0.save().unwrap();
+    }
+}
+
+/// The physical floor: the same bytes replaced durably, without a store around them. Its
+/// load is a plain `serde_json` parse of the file; it has no gets.
+struct Floor {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    _parsed: Value,
+}
+
+impl Contender for Floor {
+    const FSYNC: &'static str = "f+dir";
+    fn load(path: &Path) -> Self {
+        let bytes = fs::read(path).unwrap();
+        let parsed = serde_json::from_slice(&bytes).unwrap();
+        Self {
+            path: path.to_path_buf(),
+            bytes,
+            _parsed: parsed,
+        }
+    }
+    fn get(&self, _: &str) -> Option<Value> {
+        None
+    }
+    fn durable_set(&mut self, _: &str, _: Value) {
+        let temp = self.path.with_extension("floor.tmp");
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .unwrap();
+        file.write_all(&self.bytes).unwrap();
+        file.sync_all().unwrap();
+        drop(file);
+        fs::rename(&temp, &self.path).unwrap();
+        File::open(self.path.parent().unwrap())
+            .unwrap()
+            .sync_all()
+            .unwrap();
+    }
+}
+
+fn child(spec: &str) {
+    let mut parts = spec.splitn(3, ':');
+    let (contender, size, dir) = (
+        parts.next().unwrap(),
+        parts.next().unwrap().parse::<usize>().unwrap(),
+        PathBuf::from(parts.next().unwrap()),
+    );
+    let path = file_of(&dir, contender, size);
+    let result = match contender {
+        "kv-native" => measure::<Kv>(&path, size),
+        "pickledb" => measure::<PickleDb>(&path, size),
+        "rustbreak" => measure::<Rustbreak>(&path, size),
+        _ => measure::<Floor>(&path, size),
+    };
+    let mut result = result;
+    result["store"] = json!(contender);
+    println!("{result}");
+}
+
+fn measure<C: Contender>(path: &Path, size: usize) -> Value {
+    let (base, _) = memory();
+    let first = C::load(path);
+    let (loaded, peak) = memory();
+    let mut loads = Vec::new();
+    drop(first);
+    for _ in 0..LOADS {
+        let start = Instant::now();
+        let store = black_box(C::load(path));
+        loads.push(start.elapsed());
+        drop(store);
+    }
+    let mut store = C::load(path);
+
+    let keys: Vec<String> = (0..1024).map(|i| key(i * 7919 % size)).collect();
+    let start = Instant::now();
+    let mut found = 0usize;
+    for i in 0..GETS {
+        found += usize::from(black_box(store.get(&keys[i % keys.len()])).is_some());
+    }
+    let elapsed = start.elapsed();
+    let gets_per_second = (found > 0).then(|| GETS as f64 / elapsed.as_secs_f64());
+
+    let sets = sets_for(size);
+    let mut times = Vec::with_capacity(sets);
+    for i in 0..sets {
+        let key = key(i * 31 % size);
+        let value = json!(1_800_000_000 + i as u64);
+        let start = Instant::now();
+        store.durable_set(&key, value);
+        times.push(start.elapsed());
+    }
+    let (p50, p99) = percentiles(times);
+    json!({
+        "keys": size,
+        "fsync": C::FSYNC,
+        "set_ms_p50": p50,
+        "set_ms_p99": p99,
+        "gets_per_second": gets_per_second,
+        "load_ms": median(loads),
+        "peak_bytes": peak.saturating_sub(base),
+        "resident_bytes": loaded.saturating_sub(base),
+        "file_bytes": fs::metadata(path).unwrap().len(),
+    })
+}

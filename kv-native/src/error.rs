@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use kv_core::{Corrupt, Rejected, StorageError, StorageErrorKind};
 
-/// Why a call on a [`Kv`](crate::Kv) or [`AsyncKv`](crate::Kv) failed.
+/// Why a call on a [`Kv`](crate::Kv) or an `AsyncKv` failed.
 ///
 /// Whatever the variant, the store's memory equals what its file holds afterwards (but see
 /// [`Op::Restore`]).
