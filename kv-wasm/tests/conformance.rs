@@ -32,7 +32,10 @@ impl Harness for IdbHarness {
 
     async fn corrupt(&mut self) {
         let persist = self.reopen().await;
-        if let Err(e) = persist.insert_raw("broken", &"{\"unterminated".into()).await {
+        if let Err(e) = persist
+            .insert_raw("broken", &"{\"unterminated".into())
+            .await
+        {
             panic!("writing a raw record failed: {e}");
         }
     }

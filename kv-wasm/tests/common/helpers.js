@@ -78,3 +78,14 @@ export function bumpVersion(name) {
     };
   });
 }
+
+export function changeTo(kv, key) {
+  return new Promise((resolve) => {
+    const off = kv.onChange((event) => {
+      if (event.changes.some((change) => change.key === key)) {
+        off();
+        resolve(event);
+      }
+    });
+  });
+}

@@ -13,6 +13,9 @@ extern "C" {
     /// A promise of the next event `kv.onChange` delivers.
     #[wasm_bindgen(js_name = nextChange)]
     pub fn next_change(kv: &JsValue) -> Promise;
+    /// A promise of the first event from `kv.onChange` that changes `key`.
+    #[wasm_bindgen(js_name = changeTo)]
+    pub fn change_to(kv: &JsValue, key: &str) -> Promise;
     /// `JSON.stringify` with sorted keys, for comparing values.
     pub fn canonical(value: &JsValue) -> String;
     /// Fills `localStorage` until only a little under `reserve` characters of quota are
@@ -51,17 +54,29 @@ pub async fn open(name: &str, options: &str) -> JsValue {
         .unwrap_or_else(|e| panic!("Kv.open({name:?}, {options}) failed: {}", describe(&e)))
 }
 
-/// `kv[method](...args)`, awaited if it returns a promise.
-pub async fn try_call(kv: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+/// Calls `kv[method](...args)` now, as JS does, and returns what it returns, awaited if it
+/// is a promise.
+pub fn start(
+    kv: &JsValue,
+    method: &str,
+    args: &[JsValue],
+) -> impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static {
     let f: Function = Reflect::get(kv, &method.into())
         .ok()
         .and_then(|f| f.dyn_into().ok())
         .unwrap_or_else(|| panic!("Kv has no method {method}"));
-    let returned = f.apply(kv, &args.iter().collect())?;
-    match returned.dyn_into::<Promise>() {
-        Ok(promise) => JsFuture::from(promise).await,
-        Err(value) => Ok(value),
+    let returned = f.apply(kv, &args.iter().collect());
+    async move {
+        match returned?.dyn_into::<Promise>() {
+            Ok(promise) => JsFuture::from(promise).await,
+            Err(value) => Ok(value),
+        }
     }
+}
+
+/// `kv[method](...args)`, awaited if it returns a promise.
+pub async fn try_call(kv: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    start(kv, method, args).await
 }
 
 /// `kv[method](...args)`, which must succeed.
