@@ -2,7 +2,8 @@
 //! rustbreak (PathDatabase, a save per write) and the floor (write, fsync, rename, fsync of the
 //! directory of the same bytes), on stores of 1,000 and 100,000 keys.
 //!
-//! Each contender runs in a child process of its own, so that its peak memory is its own.
+//! Each contender is loaded and read in a child process of its own, so that its peak memory
+//! is its own; durable sets are measured in the parent, the contenders taking turns.
 //! Prints a table and writes `target/bench-native.json`. `KV_BENCH_DIR` picks the directory
 //! the stores live in (default: the system's temporary directory; it should be a real disk).
 #![allow(clippy::unwrap_used)]
@@ -51,11 +52,6 @@ fn main() {
 }
 
 fn file_of(dir: &Path, contender: &str, size: usize) -> PathBuf {
-    let contender = if contender == "floor" {
-        "kv-native"
-    } else {
-        contender
-    };
     dir.join(format!("{contender}-{size}.db"))
 }
 
@@ -66,6 +62,7 @@ fn prepare(dir: &Path, size: usize) {
         .open(file_of(dir, "kv-native", size))
         .unwrap();
     kv.set_many(entries(size)).unwrap();
+    fs::copy(kv.path(), file_of(dir, "floor", size)).unwrap();
 
     let path = file_of(dir, "pickledb", size);
     let mut db = PickleDb::new(
@@ -107,6 +104,11 @@ fn parent() {
             );
             let result: Value = serde_json::from_slice(&out.stdout).unwrap();
             results.push(result);
+        }
+        let latencies = interleaved_sets(dir.path(), size);
+        for (result, (p50, p99)) in results.iter_mut().rev().take(4).rev().zip(latencies) {
+            result["set_ms_p50"] = json!(p50);
+            result["set_ms_p99"] = json!(p99);
         }
     }
     print_table(&results);
@@ -220,8 +222,8 @@ fn median(mut times: Vec<Duration>) -> f64 {
     times[times.len() / 2].as_secs_f64() * 1e3
 }
 
-/// One contender, as one measurement in this process: its memory after a first load, its
-/// load time, gets per second, durable-set latencies.
+/// One contender. Measured alone in a child process: its memory after a first load, its load
+/// time, gets per second. Its durable sets are measured in turns with the others.
 trait Contender: Sized {
     const FSYNC: &'static str;
     fn load(path: &Path) -> Self;
@@ -318,6 +320,34 @@ impl Contender for Floor {
     }
 }
 
+/// Durable-set latencies of the four contenders in `CONTENDERS` order, measured in turns (one
+/// set each, the starting contender rotating), so that all of them meet the same disk: another
+/// process's writeback slows every contender alike instead of whichever ran at that moment.
+fn interleaved_sets(dir: &Path, size: usize) -> Vec<(f64, f64)> {
+    let mut kv = <Kv as Contender>::load(&file_of(dir, "kv-native", size));
+    let mut pickle = <PickleDb as Contender>::load(&file_of(dir, "pickledb", size));
+    let mut rust = Rustbreak::load(&file_of(dir, "rustbreak", size));
+    let mut floor = Floor::load(&file_of(dir, "floor", size));
+    let sets = sets_for(size);
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(sets); CONTENDERS.len()];
+    for i in 0..sets {
+        let key = key(i * 31 % size);
+        for turn in 0..CONTENDERS.len() {
+            let which = (i + turn) % CONTENDERS.len();
+            let value = json!(1_800_000_000 + i as u64);
+            let start = Instant::now();
+            match which {
+                0 => kv.durable_set(&key, value),
+                1 => pickle.durable_set(&key, value),
+                2 => rust.durable_set(&key, value),
+                _ => floor.durable_set(&key, value),
+            }
+            times[which].push(start.elapsed());
+        }
+    }
+    times.into_iter().map(percentiles).collect()
+}
+
 fn child(spec: &str) {
     let mut parts = spec.splitn(3, ':');
     let (contender, size, dir) = (
@@ -349,7 +379,7 @@ fn measure<C: Contender>(path: &Path, size: usize) -> Value {
         loads.push(start.elapsed());
         drop(store);
     }
-    let mut store = C::load(path);
+    let store = C::load(path);
 
     let keys: Vec<String> = (0..1024).map(|i| key(i * 7919 % size)).collect();
     let start = Instant::now();
@@ -359,22 +389,11 @@ fn measure<C: Contender>(path: &Path, size: usize) -> Value {
     }
     let elapsed = start.elapsed();
     let gets_per_second = (found > 0).then(|| GETS as f64 / elapsed.as_secs_f64());
+    drop(store);
 
-    let sets = sets_for(size);
-    let mut times = Vec::with_capacity(sets);
-    for i in 0..sets {
-        let key = key(i * 31 % size);
-        let value = json!(1_800_000_000 + i as u64);
-        let start = Instant::now();
-        store.durable_set(&key, value);
-        times.push(start.elapsed());
-    }
-    let (p50, p99) = percentiles(times);
     json!({
         "keys": size,
         "fsync": C::FSYNC,
-        "set_ms_p50": p50,
-        "set_ms_p99": p99,
         "gets_per_second": gets_per_second,
         "load_ms": median(loads),
         "peak_bytes": peak.saturating_sub(base),

@@ -64,7 +64,7 @@ fn resolve(path: &Path) -> Result<Target, Error> {
         let e = io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file");
         return Err(FileError::new(Op::Read, path, e).into());
     };
-    fs::create_dir_all(dir).map_err(|e| FileError::new(Op::CreateDir, dir, e))?;
+    create_dirs(dir)?;
     let path = match fs::canonicalize(path) {
         Ok(path) => path,
         Err(e) if e.kind() == io::ErrorKind::NotFound => fs::canonicalize(dir)
@@ -83,6 +83,24 @@ fn resolve(path: &Path) -> Result<Target, Error> {
             Err(FileError::new(Op::Read, path, e).into())
         }
     }
+}
+
+/// Creates `dir` and any missing parents, durably: each new directory's entry is synced in
+/// its parent, so a store written into it cannot vanish with it after a power loss.
+fn create_dirs(dir: &Path) -> Result<(), FileError> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).map_err(|e| FileError::new(Op::CreateDir, dir, e))?;
+    for created in missing.iter().rev() {
+        let parent = match created.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        replace::sync_dir(parent, None).map_err(|e| FileError::new(Op::CreateDir, *created, e))?;
+    }
+    Ok(())
 }
 
 impl Persist for FilePersist {

@@ -175,7 +175,7 @@ fn restore(target: &Target, old: Option<File>, mode: u32) -> io::Result<()> {
 }
 
 /// Syncs a directory, making the renames and removals in it durable.
-fn sync_dir(dir: &Path, hook: Option<&Hook>) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path, hook: Option<&Hook>) -> io::Result<()> {
     Hook::before(hook, Step::SyncDir)?;
     #[cfg(unix)]
     File::open(dir)?.sync_all()?;
