@@ -29,8 +29,8 @@ pub struct Kv {
 }
 
 impl Kv {
-    /// Opens the store file at `path`, creating it (and its directories) on the first write,
-    /// with the default [`Options`].
+    /// Opens the store file at `path` with the default [`Options`]. Missing directories are
+    /// created now; the file itself on the first write.
     ///
     /// Fails with [`Error::Locked`] if another handle has it open, and with
     /// [`Error::Corrupt`] if it does not hold a JSON object; the file is left as it is.

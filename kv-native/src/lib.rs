@@ -50,3 +50,8 @@ pub use kv::Kv;
 pub use options::{Lock, Options};
 
 pub use kv_core::{Limits, Map, Rejected, Transaction, Value};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
