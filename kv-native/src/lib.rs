@@ -24,7 +24,7 @@
 //! # }
 //! ```
 //!
-//! [`Kv`] is the blocking API (`Send + Sync`, every call on `&self`); [`AsyncKv`] (feature
+//! [`Kv`] is the blocking API (`Send + Sync`, every call on `&self`); `AsyncKv` (feature
 //! `tokio`) offers the same calls as `async fn`. [`FilePersist`] is the storage adapter
 //! underneath, for use with [`kv_core::Store`] directly.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -49,7 +49,10 @@ pub use file::FilePersist;
 pub use kv::Kv;
 pub use options::{Lock, Options};
 
-pub use kv_core::{Limits, Map, Rejected, Transaction, Value};
+pub use kv_core::{
+    Corrupt, Limit, LimitExceeded, Limits, Map, Rejected, StorageError, StorageErrorKind,
+    Transaction, Value,
+};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
