@@ -24,7 +24,7 @@ COMMANDS:
     list                  Print the whole store as a JSON object
     clear                 Remove every key
     import FILE|-         Merge a JSON object from FILE (or stdin) in one write
-    export                Print the store exactly as it is stored (compact, sorted JSON)
+    export                Print the store file exactly as it is stored
 
 OPTIONS:
     -f, --file PATH       The store file. Default: $KV_FILE, else ./kv.json
