@@ -153,8 +153,10 @@ async function use(backend) {
   const mine = ++generation;
   document.body.dataset.state = "opening";
   stopListening();
-  kv?.close();
+  const old = kv;
   kv = null;
+  // Closing waits for the old store's pending writes; a failure there was already reported.
+  await old?.close().catch(() => {});
   ui.info.textContent = `Opening ${BACKENDS[backend]}…`;
   try {
     const opened = await Kv.open(STORE, { backend });

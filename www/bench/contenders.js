@@ -1,0 +1,132 @@
+// The stores under test, each behind the same small interface so that bench.js times every one
+// with the same code:
+//
+//   open(name) -> handle;  handle.get(key), .set(key, value), .setMany([[key, value], ...]),
+//   .getAll(), .clear(), .close()
+//
+// Each adapter uses the library the way its README recommends, and its fastest documented
+// call for each operation: a user would pick those.
+
+/* global localforage */
+
+import * as idbKeyval from "/www/node_modules/idb-keyval/dist/index.js";
+
+const request = (r) =>
+  new Promise((ok, fail) => {
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => fail(r.error);
+  });
+
+const committed = (tx) =>
+  new Promise((ok, fail) => {
+    tx.oncomplete = () => ok();
+    tx.onerror = tx.onabort = () => fail(tx.error);
+  });
+
+function kvWasm(Kv, backend) {
+  return {
+    async open(name) {
+      const kv = await Kv.open(name, { backend });
+      return {
+        get: (k) => kv.get(k),
+        set: (k, v) => kv.set(k, v),
+        setMany: (entries) => kv.setMany(entries),
+        getAll: () => kv.getAll(),
+        clear: () => kv.clear(),
+        close: () => kv.close(),
+      };
+    },
+  };
+}
+
+const idbKeyvalAdapter = {
+  async open(name) {
+    // createStore opens lazily; the first get below is what pays for the open.
+    const store = idbKeyval.createStore(name, "kv");
+    return {
+      get: (k) => idbKeyval.get(k, store),
+      set: (k, v) => idbKeyval.set(k, v, store),
+      setMany: (entries) => idbKeyval.setMany(entries, store),
+      getAll: () => idbKeyval.entries(store),
+      clear: () => idbKeyval.clear(store),
+      // idb-keyval never closes its connection; neither does a page that uses it.
+      close: () => {},
+    };
+  },
+};
+
+function localForage(driver) {
+  return {
+    async open(name) {
+      const lf = localforage.createInstance({ name, storeName: "kv", driver });
+      await lf.ready();
+      return {
+        get: (k) => lf.getItem(k),
+        set: (k, v) => lf.setItem(k, v),
+        // localForage has no batch write; concurrent setItem calls are its fastest way.
+        setMany: (entries) => Promise.all(entries.map(([k, v]) => lf.setItem(k, v))),
+        getAll: async () => {
+          const all = {};
+          await lf.iterate((v, k) => {
+            all[k] = v;
+          });
+          return all;
+        },
+        clear: () => lf.clear(),
+        close: () => {},
+      };
+    },
+  };
+}
+
+// The floor under every IndexedDB store: one transaction per call, nothing else.
+const rawIndexedDB = {
+  async open(name) {
+    const opening = indexedDB.open(name);
+    opening.onupgradeneeded = () => opening.result.createObjectStore("kv");
+    const db = await request(opening);
+    const store = (mode) => db.transaction("kv", mode).objectStore("kv");
+    return {
+      get: (k) => request(store("readonly").get(k)),
+      async set(k, v) {
+        const s = store("readwrite");
+        s.put(v, k);
+        await committed(s.transaction);
+      },
+      async setMany(entries) {
+        const s = store("readwrite");
+        for (const [k, v] of entries) s.put(v, k);
+        await committed(s.transaction);
+      },
+      async getAll() {
+        const s = store("readonly");
+        const [keys, values] = await Promise.all([request(s.getAllKeys()), request(s.getAll())]);
+        return keys.map((k, i) => [k, values[i]]);
+      },
+      async clear() {
+        const s = store("readwrite");
+        s.clear();
+        await committed(s.transaction);
+      },
+      close: () => db.close(),
+    };
+  },
+};
+
+/** Every contender; `Kv` is null when the kv-wasm package could not be loaded. */
+export function contenders(Kv) {
+  const list = [];
+  if (Kv) {
+    list.push(
+      { id: "kv-idb", label: "kv-wasm (IndexedDB)", library: "kv-wasm", ...kvWasm(Kv, "indexedDB") },
+      { id: "kv-ls", label: "kv-wasm (localStorage)", library: "kv-wasm", ...kvWasm(Kv, "localStorage") },
+    );
+  }
+  list.push(
+    { id: "idb-keyval", label: "idb-keyval", library: "idb-keyval", ...idbKeyvalAdapter },
+    { id: "lf-idb", label: "localForage (IndexedDB)", library: "localforage", ...localForage(localforage.INDEXEDDB) },
+    { id: "lf-ls", label: "localForage (localStorage)", library: "localforage", ...localForage(localforage.LOCALSTORAGE) },
+    { id: "raw-idb", label: "raw IndexedDB (floor)", library: null, ...rawIndexedDB },
+  );
+  return list;
+}

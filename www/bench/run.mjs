@@ -1,0 +1,118 @@
+// Runs the benchmark page in headless Chromium, prints the results as Markdown tables with
+// ratios to idb-keyval, says whether each target is met, and writes target/bench-browser.json.
+//
+//   node www/bench/run.mjs [sizes=1000,10000] [gets=5000] [sets=500] [reps=7]
+//
+// Needs `npm ci` in www/ (the contenders) and in tests/browser/ (playwright-core), and the
+// package built into kv-wasm/pkg. Exits non-zero only when something could not be measured;
+// a missed target is reported, never turned into a failure.
+
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { launch, REPO, serve } from "../../tests/browser/browser.mjs";
+import { BUNDLES, measureBundle } from "./bundles.js";
+import { formatBytes, formatMs, METRICS, TARGETS, versus } from "./report.js";
+
+const OUT = join(REPO, "target", "bench-browser.json");
+const query = process.argv.slice(2).filter((a) => /^\w+=[\w,.]+$/.test(a)).join("&");
+
+async function bundleSizes() {
+  const read = (path) => readFile(join(REPO, path));
+  const gzip = (bytes) => gzipSync(bytes, { level: 9 }).length;
+  const out = [];
+  for (const bundle of BUNDLES) {
+    out.push(await measureBundle(bundle, read, gzip).catch((err) => ({ ...bundle, error: err.message })));
+  }
+  return out;
+}
+
+function markdown(header, rows) {
+  const line = (cells) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+function report(results) {
+  const label = Object.fromEntries(results.contenders.map((c) => [c.id, c.label]));
+  const sizes = [...new Set(results.rows.map((r) => r.size))];
+  const lines = [];
+  for (const size of sizes) {
+    const rows = results.rows.filter((r) => r.size === size);
+    const base = rows.find((r) => r.contender === "idb-keyval");
+    lines.push(`\n${size.toLocaleString("en")} keys (times per call; ratio to idb-keyval)\n`);
+    lines.push(
+      markdown(
+        ["store", ...METRICS.map((m) => m.label)],
+        rows.map((r) => [
+          label[r.contender],
+          ...METRICS.map((m) => {
+            const ratio = base && r !== base ? versus(r[m.key], base[m.key]) : "";
+            return ratio ? `${formatMs(r[m.key])} (${ratio})` : formatMs(r[m.key]);
+          }),
+        ]),
+      ),
+    );
+    const ours = rows.find((r) => r.contender === "kv-idb");
+    if (ours && base) {
+      lines.push("");
+      for (const t of TARGETS) {
+        const met = t.met(ours[t.metric], base[t.metric]);
+        lines.push(`target ${met ? "MET   " : "MISSED"}: ${t.text} (kv-wasm IndexedDB is ${versus(ours[t.metric], base[t.metric])})`);
+      }
+    }
+  }
+  lines.push("\nBundle size (gzip: zlib level 9)\n");
+  lines.push(
+    markdown(
+      ["library", "raw", "gzip", "files"],
+      results.bundles.map((b) => [
+        b.library,
+        b.error ? `missing: ${b.error}` : formatBytes(b.raw),
+        b.error ? "–" : formatBytes(b.gzip),
+        b.files.map((f) => f.split("/").pop()).join(" + "),
+      ]),
+    ),
+  );
+  return lines.join("\n");
+}
+
+const server = await serve();
+const browser = await launch();
+let failed = false;
+try {
+  const page = await browser.newPage();
+  let last = "";
+  page.on("console", (msg) => {
+    // Progress lines repeat once per round; show each phase once.
+    if (msg.type() !== "log" || !msg.text().endsWith("…") || msg.text() === last) return;
+    last = msg.text();
+    process.stderr.write(`  ${last}\n`);
+  });
+  page.on("pageerror", (err) => process.stderr.write(`page error: ${err.message}\n`));
+  const url = `${server.url}/www/bench/${query ? `?${query}` : ""}`;
+  process.stderr.write(`Benchmarking in ${browser.version()} at ${url}\n`);
+  await page.goto(url);
+  await page.waitForFunction(() => window.benchResults, null, { timeout: 10 * 60_000, polling: 500 });
+  const results = await page.evaluate(() => window.benchResults);
+  if (results.failed) throw new Error(results.failed);
+
+  results.browserBundles = results.bundles;
+  results.bundles = await bundleSizes();
+  results.browser = browser.version();
+  results.date = new Date().toISOString();
+  await mkdir(join(REPO, "target"), { recursive: true });
+  await writeFile(OUT, JSON.stringify(results, null, 2) + "\n");
+
+  console.log(report(results));
+  if (!results.crossOriginIsolated) console.log("\nwarning: the page was not cross-origin isolated; timers were coarse (100 µs)");
+  for (const e of results.errors) console.log(`\nproblem: ${e}`);
+  console.log(`\nRun took ${results.seconds.toFixed(1)} s; results in ${OUT}`);
+  failed = results.errors.length > 0 || results.bundles.some((b) => b.error);
+} catch (err) {
+  console.error(`The benchmark could not run: ${err.message}`);
+  failed = true;
+} finally {
+  await browser.close();
+  await server.close();
+}
+process.exitCode = failed ? 1 : 0;
