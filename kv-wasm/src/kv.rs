@@ -1,7 +1,8 @@
 //! `Kv`, the class JS sees: promise methods over an in-memory mirror of one store.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
 use js_sys::futures::future_to_promise;
@@ -19,6 +20,16 @@ use crate::remote::{ItemChange, Remote};
 
 /// The mirror: the core's store over a [`Stage`], so that reads never wait for storage.
 type Mirror = Store<Stage, fn() -> u64>;
+
+/// One write's changes, staged in a transaction; what it returns is what the promise resolves.
+type Op = Box<dyn FnOnce(&mut Transaction<'_>) -> Result<JsValue, Rejected>>;
+
+/// The promise of `future`. Every method's future is boxed into this one type, so the
+/// promise machinery is compiled once rather than once per method (it is most of the size).
+fn promise(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    let future: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(future);
+    future_to_promise(future)
+}
 
 /// `Date.now()` in whole unix seconds: the time a write without a value stores.
 fn now() -> u64 {
@@ -115,7 +126,7 @@ impl Kv {
         #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "KvOptions")] options: JsValue,
     ) -> Promise {
-        future_to_promise(async move { Ok(open(&name, &options).await?.into()) })
+        promise(async move { Ok(open(&name, &options).await?.into()) })
     }
 
     /// The store's name.
@@ -166,11 +177,7 @@ impl Kv {
     /// Every key with its value, as one object.
     #[wasm_bindgen(js_name = getAll, unchecked_return_type = "Promise<Record<string, Json>>")]
     pub fn get_all(&self) -> Promise {
-        self.read(|mirror| {
-            let all: BTreeMap<&str, &Value> = mirror.iter().collect();
-            let text = serde_json::to_string(&all).unwrap_or_default();
-            Ok(from_text(&text))
-        })
+        self.read(|mirror| Ok(from_text(&Value::Object(mirror.get_all()).to_string())))
     }
 
     /// Sets `key` to `value`; without a value (or with `undefined`), to the current time in
@@ -244,26 +251,27 @@ impl Kv {
         })
     }
 
-    /// Replaces the value under `key` with `fn(current)`, with no other write of this `Kv`
+    /// Replaces the value under `key` with `updater(current)`, with no other write of this `Kv`
     /// in between: a value sets it, `undefined` deletes it. Resolves the new value.
     #[wasm_bindgen(unchecked_return_type = "Promise<Json | undefined>")]
     pub fn update(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
         #[wasm_bindgen(unchecked_param_type = "(current: Json | undefined) => Json | undefined")]
-        f: JsValue,
+        updater: JsValue,
     ) -> Promise {
         let shared = Rc::clone(&self.shared);
-        future_to_promise(async move {
+        promise(async move {
             let key = key_of(&key)?;
-            let f: Function = f
+            let updater: Function = updater
                 .dyn_into()
                 .map_err(|_| type_error("update takes a function: (current) => next"))?;
             let _turn = shared.queue.turn().await;
             // Read, call and write all in this turn; the function runs with no borrow held,
             // so it may read this store.
             let current = shared.with_mirror(|mirror| Ok(mirror.get(&key).map(to_js)))?;
-            let next = f.call1(&JsValue::UNDEFINED, &current.unwrap_or(JsValue::UNDEFINED))?;
+            let next =
+                updater.call1(&JsValue::UNDEFINED, &current.unwrap_or(JsValue::UNDEFINED))?;
             if next.has_type::<Promise>() {
                 return Err(js_error(
                     ErrorName::InvalidValue,
@@ -272,7 +280,7 @@ impl Kv {
             }
             let next = optional_value(&next)?;
             shared
-                .write_now(move |tx| match next {
+                .write_now(Box::new(move |tx| match next {
                     Some(value) => {
                         tx.set(key, value.clone())?;
                         Ok(to_js(&value))
@@ -281,7 +289,7 @@ impl Kv {
                         tx.delete(&key);
                         Ok(JsValue::UNDEFINED)
                     }
-                })
+                }))
                 .await
         })
     }
@@ -323,7 +331,7 @@ impl Kv {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn close(&self) -> Promise {
         let shared = Rc::clone(&self.shared);
-        future_to_promise(async move {
+        promise(async move {
             let _turn = shared.queue.turn().await;
             shared.close();
             Ok(JsValue::UNDEFINED)
@@ -347,11 +355,15 @@ impl Kv {
         args: Result<A, JsValue>,
         f: impl FnOnce(A, &mut Transaction<'_>) -> Result<JsValue, Rejected> + 'static,
     ) -> Promise {
+        self.queue(args.map(|args| Box::new(move |tx: &mut Transaction<'_>| f(args, tx)) as Op))
+    }
+
+    fn queue(&self, op: Result<Op, JsValue>) -> Promise {
         let shared = Rc::clone(&self.shared);
-        future_to_promise(async move {
-            let args = args?;
+        promise(async move {
+            let op = op?;
             let _turn = shared.queue.turn().await;
-            shared.write_now(|tx| f(args, tx)).await
+            shared.write_now(op).await
         })
     }
 }
@@ -378,11 +390,8 @@ impl Shared {
 
     /// Stages a write in the mirror, writes it to storage, then mirrors it and tells the
     /// listeners. The caller holds the write queue's turn.
-    async fn write_now<R>(
-        &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<R, Rejected>,
-    ) -> Result<R, JsValue> {
-        let (result, batch) = self.with_mirror(|mirror| stage(mirror, f))?;
+    async fn write_now(&self, op: Op) -> Result<JsValue, JsValue> {
+        let (result, batch) = self.with_mirror(|mirror| stage(mirror, op))?;
         let Some(batch) = batch else {
             return Ok(result);
         };
@@ -475,13 +484,10 @@ impl Shared {
 
 /// Runs `f` through the core's rules and returns its result with the batch it staged
 /// (`None`: nothing to write), without changing the mirror.
-fn stage<R>(
-    mirror: &mut Mirror,
-    f: impl FnOnce(&mut Transaction<'_>) -> Result<R, Rejected>,
-) -> Result<(R, Option<Batch>), JsValue> {
+fn stage(mirror: &mut Mirror, op: Op) -> Result<(JsValue, Option<Batch>), JsValue> {
     let mut result = None;
     let staged = block_on(mirror.transaction(|tx| {
-        result = Some(f(tx)?);
+        result = Some(op(tx)?);
         Ok::<(), Error<Staged>>(())
     }));
     let batch = match staged {
