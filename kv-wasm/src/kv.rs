@@ -391,6 +391,7 @@ impl Shared {
     /// Stages a write in the mirror, writes it to storage, then mirrors it and tells the
     /// listeners. The caller holds the write queue's turn.
     async fn write_now(&self, op: Op) -> Result<JsValue, JsValue> {
+        self.resync().await?;
         let (result, batch) = self.with_mirror(|mirror| stage(mirror, op))?;
         let Some(batch) = batch else {
             return Ok(result);
@@ -409,6 +410,37 @@ impl Shared {
         }
         self.notify("local", &batch);
         Ok(result)
+    }
+
+    /// After the browser closed the IndexedDB connection (a version change, a deleted
+    /// database), reads storage again before the next write, since commits made meanwhile
+    /// may not all have been announced; listeners hear of any difference as a remote change.
+    async fn resync(&self) -> Result<(), JsValue> {
+        let Backend::IndexedDb(idb) = &self.backend else {
+            return Ok(());
+        };
+        if idb.is_connected() {
+            return Ok(());
+        }
+        let records = match idb.load().await.map_err(|e| storage_error(&e))? {
+            Stored::Records(records) => records,
+            _ => Vec::new(),
+        };
+        let batch = Batch {
+            clear: true,
+            changes: records.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+        };
+        let changed = self.with_mirror(|mirror| {
+            let before = mirror.get_all();
+            mirror
+                .observe(batch.clear, batch.changes())
+                .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
+            Ok(mirror.get_all() != before)
+        })?;
+        if changed {
+            self.notify("remote", &batch);
+        }
+        Ok(())
     }
 
     /// Mirrors a commit another context made, and tells the listeners.

@@ -500,7 +500,7 @@ fn dispatch_storage_event(key: &str, new_value: Option<&str>, storage: &JsValue)
 }
 
 #[wasm_bindgen_test]
-async fn an_indexed_db_store_makes_way_for_a_version_change_and_reconnects() {
+async fn an_indexed_db_store_makes_way_for_a_version_change_then_reconnects_and_rereads() {
     let name = unique("versionchange");
     let kv = open(&name, BACKENDS[0]).await;
     call(&kv, "set", &[s("before"), JsValue::from(1)]).await;
@@ -508,10 +508,32 @@ async fn an_indexed_db_store_makes_way_for_a_version_change_and_reconnects() {
     JsFuture::from(bump_version(&kv_wasm::IdbPersist::database_name(&name)))
         .await
         .unwrap_or_else(|e| panic!("the version change was blocked: {}", describe(&e)));
+    // A write no channel announced, made while the store had no connection.
+    let other = kv_wasm::IdbPersist::open(&name).await.expect("open");
+    other
+        .insert_raw("unannounced", &s("3"))
+        .await
+        .expect("raw write");
+    drop(other);
+    let heard = change_to(&kv, "unannounced");
     call(&kv, "set", &[s("after"), JsValue::from(2)]).await;
+    let event = JsFuture::from(heard).await.expect("an event");
+    assert_eq!(
+        Reflect::get(&event, &s("origin"))
+            .ok()
+            .and_then(|o| o.as_string())
+            .as_deref(),
+        Some("remote")
+    );
+    let expected = r#"{"after":2,"before":1,"unannounced":3}"#;
+    assert_eq!(
+        content(&kv).await,
+        expected,
+        "the mirror read storage again on reconnecting"
+    );
     call(&kv, "close", &[]).await;
     let kv = open(&name, BACKENDS[0]).await;
-    assert_eq!(content(&kv).await, r#"{"after":2,"before":1}"#);
+    assert_eq!(content(&kv).await, expected);
 }
 
 #[wasm_bindgen_test]
