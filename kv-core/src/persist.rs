@@ -4,10 +4,7 @@ use core::convert::Infallible;
 use core::fmt;
 use core::future::Future;
 
-use hashbrown::HashMap;
-use serde_json::Value;
-
-use crate::codec;
+use crate::codec::{self, Entries};
 use crate::transaction::Staged;
 
 /// Storage supplied by the host: a file, IndexedDB, `localStorage`, memory.
@@ -86,7 +83,7 @@ impl<'a> Change<'a> {
 pub struct Commit<'a> {
     pub(crate) clear: bool,
     pub(crate) staged: &'a Staged,
-    pub(crate) base: &'a HashMap<String, Value>,
+    pub(crate) base: &'a Entries,
 }
 
 impl Commit<'_> {
@@ -117,7 +114,7 @@ impl Commit<'_> {
     pub fn len_after(&self) -> usize {
         let base = if self.clear { 0 } else { self.base.len() };
         self.staged.iter().fold(base, |len, (key, value)| {
-            let existed = !self.clear && self.base.contains_key(key);
+            let existed = !self.clear && self.base.contains_key(key.as_str());
             match (existed, value.is_some()) {
                 (false, true) => len + 1,
                 (true, false) => len - 1,

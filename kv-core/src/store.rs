@@ -1,10 +1,9 @@
 use alloc::string::String;
 
-use hashbrown::HashMap;
 use serde_json::{Map, Value};
 
 use crate::clock::Clock;
-use crate::codec;
+use crate::codec::{self, Entries};
 use crate::error::{Corrupt, Error};
 use crate::limits::Limits;
 use crate::persist::{Change, Commit, Persist, Stored};
@@ -19,7 +18,7 @@ use crate::transaction::Transaction;
 pub struct Store<P, C> {
     /// Invariant: equal to what `persist` holds, decoded. Changed only after a commit
     /// succeeded (`Store::commit`), or to mirror another writer's commit (`Store::observe`).
-    map: HashMap<String, Value>,
+    map: Entries,
     persist: P,
     clock: C,
     limits: Limits,
@@ -75,7 +74,7 @@ impl<P: Persist, C: Clock> Store<P, C> {
 
     /// Every key, in no particular order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.map.keys().map(String::as_str)
+        self.map.keys().map(|k| k.as_str())
     }
 
     /// Every value, in no particular order.
@@ -92,7 +91,7 @@ impl<P: Persist, C: Clock> Store<P, C> {
     pub fn get_all(&self) -> Map<String, Value> {
         self.map
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (String::from(k.as_str()), v.clone()))
             .collect()
     }
 
@@ -264,8 +263,8 @@ impl<P: Persist, C: Clock> Store<P, C> {
         }
         for (key, value) in staged {
             match value {
-                Some((value, _)) => self.map.insert(key, value),
-                None => self.map.remove(&key),
+                Some((value, _)) => self.map.insert(key.into(), value),
+                None => self.map.remove(key.as_str()),
             };
         }
         Ok(result)
@@ -307,9 +306,9 @@ impl<P: Persist, C: Clock> Store<P, C> {
     }
 }
 
-fn decode(stored: Stored) -> Result<HashMap<String, Value>, Corrupt> {
+fn decode(stored: Stored) -> Result<Entries, Corrupt> {
     match stored {
-        Stored::Nothing => Ok(HashMap::new()),
+        Stored::Nothing => Ok(Entries::new()),
         Stored::Snapshot(bytes) => codec::decode_snapshot(&bytes),
         Stored::Records(records) => codec::decode_records(records),
     }

@@ -2,10 +2,9 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use hashbrown::HashMap;
 use serde_json::Value;
 
-use crate::codec::{RESERVED_PREFIX, encode_value};
+use crate::codec::{Entries, RESERVED_PREFIX, encode_value};
 use crate::error::Rejected;
 use crate::limits::Limits;
 
@@ -21,7 +20,7 @@ pub(crate) type Staged = BTreeMap<String, Option<(Value, Vec<u8>)>>;
 /// store's limits as it is staged; the entry count is checked once, at commit.
 #[derive(Debug)]
 pub struct Transaction<'a> {
-    base: &'a HashMap<String, Value>,
+    base: &'a Entries,
     limits: &'a Limits,
     now: u64,
     pub(crate) clear: bool,
@@ -29,7 +28,7 @@ pub struct Transaction<'a> {
 }
 
 impl<'a> Transaction<'a> {
-    pub(crate) fn new(base: &'a HashMap<String, Value>, limits: &'a Limits, now: u64) -> Self {
+    pub(crate) fn new(base: &'a Entries, limits: &'a Limits, now: u64) -> Self {
         Self {
             base,
             limits,
