@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { stat } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { artifactPath, collectErrors, launch, serve } from "./browser.mjs";
+import { addId, demoReady as ready, listedIds } from "./demo-page.mjs";
 
 let server;
 let browser;
@@ -27,19 +28,6 @@ async function openDemo(query = "") {
   await ready(page);
   return { context, page, errors };
 }
-
-async function ready(page, backend) {
-  const which = backend ? `[data-backend="${backend}"]` : "";
-  await page.waitForSelector(`body[data-state="ready"]${which}`, { timeout: 15_000 });
-}
-
-async function addId(page, id) {
-  await page.fill("#id-input", id);
-  await page.press("#id-input", "Enter");
-  await page.waitForSelector(`#list li[data-id="${id}"]`);
-}
-
-const listedIds = (page) => page.$$eval("#list li", (lis) => lis.map((li) => li.dataset.id));
 
 describe("demo page", () => {
   test("an added ID is listed with the time it was first seen and survives a reload", async () => {

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { collectErrors, launch, serve } from "./browser.mjs";
+import { addId, demoReady, listedIds } from "./demo-page.mjs";
 
 let server;
 let browser;
@@ -18,14 +19,6 @@ after(async () => {
   await server?.close();
 });
 
-const listedIds = (page) => page.$$eval("#list li", (lis) => lis.map((li) => li.dataset.id).sort());
-
-async function addId(page, id) {
-  await page.fill("#id-input", id);
-  await page.press("#id-input", "Enter");
-  await page.waitForSelector(`#list li[data-id="${id}"]`);
-}
-
 for (const backend of ["indexedDB", "localStorage"]) {
   test(`two tabs writing different keys to ${backend} both keep their writes and see each other's live`, async () => {
     const context = await browser.newContext();
@@ -33,7 +26,7 @@ for (const backend of ["indexedDB", "localStorage"]) {
     const errors = [...collectErrors(left), ...collectErrors(right)];
     for (const page of [left, right]) {
       await page.goto(`${server.url}/www/?backend=${backend}`);
-      await page.waitForSelector(`body[data-state="ready"][data-backend="${backend}"]`, { timeout: 15_000 });
+      await demoReady(page, backend);
     }
 
     // Interleave the writes so that neither tab's view of the store is a stale snapshot.
@@ -49,7 +42,7 @@ for (const backend of ["indexedDB", "localStorage"]) {
         all.length,
         { timeout: 10_000 },
       );
-      assert.deepEqual(await listedIds(page), all);
+      assert.deepEqual((await listedIds(page)).sort(), all);
     }
 
     // A delete in one tab disappears from the other, too.
@@ -59,8 +52,8 @@ for (const backend of ["indexedDB", "localStorage"]) {
     // What storage holds, as a third page reads it fresh.
     const fresh = await context.newPage();
     await fresh.goto(`${server.url}/www/?backend=${backend}`);
-    await fresh.waitForSelector(`body[data-state="ready"][data-backend="${backend}"]`, { timeout: 15_000 });
-    assert.deepEqual(await listedIds(fresh), ["left-1", "left-2", "right-1"]);
+    await demoReady(fresh, backend);
+    assert.deepEqual((await listedIds(fresh)).sort(), ["left-1", "left-2", "right-1"]);
     assert.deepEqual(errors, []);
     await context.close();
   });
