@@ -25,7 +25,7 @@ type Mirror = Store<Stage, fn() -> u64>;
 type Op = Box<dyn FnOnce(&mut Transaction<'_>) -> Result<JsValue, Rejected>>;
 
 /// The promise of `future`. Every method's future is boxed into this one type, so the
-/// promise machinery is compiled once rather than once per method (it is most of the size).
+/// promise machinery is compiled once rather than once per method (a few KB each).
 fn promise(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
     let future: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(future);
     future_to_promise(future)
@@ -522,19 +522,22 @@ fn stage(mirror: &mut Mirror, op: Op) -> Result<(JsValue, Option<Batch>), JsValu
         result = Some(op(tx)?);
         Ok::<(), Error<Staged>>(())
     }));
+    // `Stage` answers on the first poll, so `block_on` never reports `NotReady`; if it did,
+    // the write is refused rather than lost.
     let batch = match staged {
         Ok(Ok(())) => None,
         Ok(Err(Error::Storage(Staged(batch)))) => Some(batch),
         Ok(Err(e)) => return Err(core_error(&e, |_| JsValue::NULL)),
-        Err(_) => None,
+        Err(_) => return Err(not_run()),
     };
-    match result {
-        Some(result) => Ok((result, batch)),
-        None => Err(js_error(
-            ErrorName::StorageUnavailable,
-            "the write did not run: nothing was written",
-        )),
-    }
+    result.map(|result| (result, batch)).ok_or_else(not_run)
+}
+
+fn not_run() -> JsValue {
+    js_error(
+        ErrorName::StorageUnavailable,
+        "the write did not run: nothing was written",
+    )
 }
 
 async fn open(name: &JsValue, options: &JsValue) -> Result<Kv, JsValue> {
