@@ -248,6 +248,23 @@ async fn values_json_cannot_hold_are_rejected_and_nothing_changes() {
 }
 
 #[wasm_bindgen_test]
+async fn an_invalid_value_error_names_the_property_and_what_it_holds() {
+    let kv = open(&unique("invalid-message"), BACKENDS[2]).await;
+    let value = json(r#"{"nested": {"fine": 1}}"#);
+    let nested = Reflect::get(&value, &s("nested")).expect("nested");
+    let _ = Reflect::set(
+        &nested,
+        &s("bad"),
+        &js_sys::Function::new_no_args("return 1"),
+    );
+    let error = try_call(&kv, "set", &[s("k"), value])
+        .await
+        .expect_err("accepted a function");
+    let message = error_message(&error);
+    assert!(message.contains(r#""bad" holds a function"#), "{message}");
+}
+
+#[wasm_bindgen_test]
 async fn an_update_that_returns_what_json_cannot_hold_changes_nothing() {
     let kv = open(&unique("update-invalid"), BACKENDS[2]).await;
     call(&kv, "set", &[s("n"), JsValue::from(1)]).await;
@@ -465,7 +482,7 @@ async fn a_local_storage_store_follows_storage_events_from_other_pages() {
         &Array::of2(&s(&item), &s("[1,2]")),
     )
     .expect("setItem");
-    dispatch_storage_event(&item, Some("[1,2]"), &storage);
+    dispatch_storage_event(Some(&item), Some("[1,2]"), &storage);
     let event = JsFuture::from(heard).await.expect("an event");
     assert_eq!(
         canonical(&event),
@@ -473,17 +490,40 @@ async fn a_local_storage_store_follows_storage_events_from_other_pages() {
     );
     assert_eq!(content(&kv).await, r#"{"k":[1,2]}"#);
     // Another store's items are not this store's business.
-    dispatch_storage_event("kv:other:k", Some("1"), &storage);
+    dispatch_storage_event(Some("kv:other:k"), Some("1"), &storage);
     assert_eq!(content(&kv).await, r#"{"k":[1,2]}"#);
+}
+
+#[wasm_bindgen_test]
+async fn a_local_storage_store_reloads_when_another_page_clears_local_storage() {
+    let name = unique("storage-cleared");
+    let kv = open(&name, BACKENDS[1]).await;
+    call(&kv, "setMany", &[json(r#"{"gone": 1, "kept": 2}"#)]).await;
+    let storage = web_local_storage();
+    let item = format!("{}gone", kv_wasm::LocalPersist::prefix(&name));
+    let remove: js_sys::Function = Reflect::get(&storage, &s("removeItem"))
+        .expect("removeItem")
+        .into();
+    remove.call1(&storage, &s(&item)).expect("removeItem");
+    // `localStorage.clear()` in another page arrives as an event without a key; what is left
+    // of this store (here "kept", as if another page wrote it again since) is read again.
+    let heard = next_change(&kv);
+    dispatch_storage_event(None, None, &storage);
+    let event = JsFuture::from(heard).await.expect("an event");
+    assert_eq!(
+        canonical(&event),
+        r#"{"changes":[{"deleted":false,"key":"kept","value":2}],"clear":true,"origin":"remote"}"#
+    );
+    assert_eq!(content(&kv).await, r#"{"kept":2}"#);
 }
 
 fn web_local_storage() -> JsValue {
     Reflect::get(&js_sys::global(), &s("localStorage")).expect("localStorage")
 }
 
-fn dispatch_storage_event(key: &str, new_value: Option<&str>, storage: &JsValue) {
+fn dispatch_storage_event(key: Option<&str>, new_value: Option<&str>, storage: &JsValue) {
     let init = js_sys::Object::new();
-    let _ = Reflect::set(&init, &s("key"), &s(key));
+    let _ = Reflect::set(&init, &s("key"), &key.map_or(JsValue::NULL, s));
     let _ = Reflect::set(&init, &s("newValue"), &new_value.map_or(JsValue::NULL, s));
     let _ = Reflect::set(&init, &s("storageArea"), storage);
     let constructor: js_sys::Function = Reflect::get(&js_sys::global(), &s("StorageEvent"))
