@@ -31,11 +31,12 @@ pub(crate) fn build_package() -> Result {
         &[
             "build",
             "kv-wasm",
-            "--release",
             "--target",
             "web",
             "--out-dir",
             "pkg",
+            "--profile",
+            "wasm-release",
         ],
     )
     .run()?;
