@@ -4,8 +4,9 @@
 // it has in the repository (/kv-wasm/pkg/kv_wasm.js). Written by hand, without dependencies,
 // because the demo must start on a fresh machine before any `npm ci`.
 //
-//   node www/serve.mjs [--port N] [--open /www/]   (or PORT=N; 0 picks a free port;
-//                                                  --open prints that page's URL first)
+//   node www/serve.mjs [--port N] [--open /www/]   (or PORT=N; 0 picks a free port, and so
+//                                                  does a busy N; --open prints that page's
+//                                                  URL first, with the port actually used)
 //   import { start } from "./serve.mjs"; const { url, close } = await start({ port: 0 });
 
 import { createServer } from "node:http";
@@ -119,9 +120,21 @@ function portFromArgs(argv, env) {
   return port;
 }
 
+/** Starts on `port`, or on a free port if another program holds that one. */
+async function startOrFallBack(port) {
+  try {
+    return await start({ port });
+  } catch (err) {
+    if (err?.code !== "EADDRINUSE" || port === 0) throw err;
+    const fallback = await start({ port: 0 });
+    console.log(`Port ${port} is in use; serving on port ${new URL(fallback.url).port} instead.`);
+    return fallback;
+  }
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
-  const { url } = await start({ port: portFromArgs(args, process.env) });
+  const { url } = await startOrFallBack(portFromArgs(args, process.env));
   const open = args.indexOf("--open");
   if (open >= 0 && args[open + 1]) console.log(`\n  Open ${url}${args[open + 1]}\n`);
   console.log(`Serving ${ROOT} at ${url}/`);

@@ -3,8 +3,9 @@
 //! Store `name` lives in the database `kv:<name>`, in its one object store `records`: each
 //! key is a record under the key itself, holding the value's encoded JSON as a string (a
 //! string, not a structured clone, so that a record this store did not write is detected
-//! rather than misread). A commit is one `readwrite` transaction with strict durability, and
-//! it counts as done when the transaction completes, not when its requests succeed.
+//! rather than misread). A commit is one `readwrite` transaction with the store's
+//! [`Durability`] (strict unless asked otherwise), and it counts as done when the transaction
+//! completes, not when its requests succeed.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -17,6 +18,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Event, IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbRequest, IdbTransaction};
 
 use crate::error::BrowserError;
+use crate::remote;
 
 /// The one object store in every database.
 const RECORDS: &str = "records";
@@ -41,6 +43,44 @@ extern "C" {
     ) -> Result<IdbTransaction, JsValue>;
 }
 
+#[wasm_bindgen(module = "/src/idb.js")]
+extern "C" {
+    /// Requests every change of `message` (a commit as [`remote`] announces it, as JSON text)
+    /// in `tx`; the promise resolves to the parsed message once `tx` completes.
+    #[wasm_bindgen(catch)]
+    fn commit(tx: &IdbTransaction, message: &str) -> Result<Promise, JsValue>;
+}
+
+/// When a write to IndexedDB counts as done: the `durability` of its transaction.
+///
+/// Every level keeps a write that completed across a closed tab or a browser restart, and
+/// none of them leaves part of a transaction written. They differ only when the operating
+/// system itself stops (a power loss, a kernel crash) in the moments after a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `"strict"`: done once the browser has flushed the commit to the disk, so it survives
+    /// a power loss. The default: a resolved write is on disk.
+    #[default]
+    Strict,
+    /// `"relaxed"`: done once the browser has handed the commit to the operating system, not
+    /// waiting for the disk; a power loss or OS crash shortly after can lose the latest
+    /// writes (never half of one).
+    Relaxed,
+    /// `"default"`: whatever the browser does when not asked (Chromium and Firefox: relaxed).
+    Default,
+}
+
+impl Durability {
+    /// The name IndexedDB gives this level.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "strict",
+            Self::Relaxed => "relaxed",
+            Self::Default => "default",
+        }
+    }
+}
+
 /// IndexedDB storage for one store, in any context that has IndexedDB: a page, a worker, an
 /// extension's service worker.
 ///
@@ -49,6 +89,8 @@ extern "C" {
 #[derive(Debug)]
 pub struct IdbPersist {
     database: String,
+    /// The options every `readwrite` transaction is begun with: its durability.
+    write_options: Object,
     /// The open connection, `None` until one is needed or after it was lost.
     connection: Rc<RefCell<Option<IdbDatabase>>>,
     /// Forgets a connection on its `versionchange` and `close` events.
@@ -56,8 +98,25 @@ pub struct IdbPersist {
 }
 
 impl IdbPersist {
-    /// Opens (creating if need be) the database of the store named `name`.
+    /// Opens (creating if need be) the database of the store named `name`, writing with
+    /// strict durability.
     pub async fn open(name: &str) -> Result<Self, BrowserError> {
+        Self::open_with_durability(name, Durability::Strict).await
+    }
+
+    /// Opens (creating if need be) the database of the store named `name`, writing with
+    /// `durability`.
+    pub async fn open_with_durability(
+        name: &str,
+        durability: Durability,
+    ) -> Result<Self, BrowserError> {
+        let write_options = Object::new();
+        Reflect::set(
+            &write_options,
+            &"durability".into(),
+            &durability.as_str().into(),
+        )
+        .map_err(|e| BrowserError::from_js("opening the IndexedDB database", &e))?;
         let connection = Rc::new(RefCell::new(None::<IdbDatabase>));
         let lost = Rc::clone(&connection);
         let on_lost = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
@@ -76,6 +135,7 @@ impl IdbPersist {
         });
         let persist = Self {
             database: database_name(name),
+            write_options,
             connection,
             on_lost,
         };
@@ -135,20 +195,30 @@ impl IdbPersist {
     }
 
     /// Writes `changes` in one transaction, after erasing every record if `clear`; done
-    /// when the transaction completes, and then durable.
+    /// when the transaction completes, and then as durable as the store's [`Durability`].
     pub async fn write<'c>(
         &self,
         clear: bool,
         changes: impl IntoIterator<Item = Change<'c>>,
     ) -> Result<(), BrowserError> {
+        self.write_announced(&remote::encode(clear, changes))
+            .await
+            .map(drop)
+    }
+
+    /// Writes the commit `message` (as [`remote::encode`] writes it) in one transaction;
+    /// resolves that message as a JS array, ready to announce to other contexts.
+    pub(crate) async fn write_announced(&self, message: &str) -> Result<JsValue, BrowserError> {
         let tx = self.transaction("readwrite").await?;
-        let done = completion(&tx);
-        if let Err(e) = request_changes(&tx, clear, changes) {
-            // Nothing of a transaction that is aborted is written.
-            let _ = tx.abort();
-            return Err(BrowserError::from_js("writing to IndexedDB", &e));
-        }
-        done.await
+        let done =
+            commit(&tx, message).map_err(|e| BrowserError::from_js("writing to IndexedDB", &e))?;
+        JsFuture::from(done).await.map_err(|e| {
+            if e.is_null() {
+                BrowserError::unavailable("IndexedDB: the transaction was aborted")
+            } else {
+                BrowserError::from_js("IndexedDB", &e)
+            }
+        })
     }
 
     /// Stores `value` under `key` as it is, bypassing the encoder: for tests that need
@@ -166,14 +236,26 @@ impl IdbPersist {
     /// if the browser closed the current one since it was last used.
     async fn transaction(&self, mode: &str) -> Result<IdbTransaction, BrowserError> {
         let db = self.connection().await?;
-        match begin(&db, mode) {
+        match self.begin(&db, mode) {
             Ok(tx) => Ok(tx),
             Err(_) => {
                 self.close();
                 let db = self.connection().await?;
-                begin(&db, mode)
+                self.begin(&db, mode)
                     .map_err(|e| BrowserError::from_js("starting an IndexedDB transaction", &e))
             }
+        }
+    }
+
+    fn begin(&self, db: &IdbDatabase, mode: &str) -> Result<IdbTransaction, JsValue> {
+        if mode == "readwrite" {
+            db.unchecked_ref::<Connection>().transaction_with_options(
+                RECORDS,
+                mode,
+                &self.write_options,
+            )
+        } else {
+            db.transaction_with_str(RECORDS)
         }
     }
 
@@ -273,39 +355,6 @@ async fn open_at(database: &str, version: Option<u32>) -> Result<IdbDatabase, Br
     let opened = settle(&request).await;
     request.set_onupgradeneeded(None);
     Ok(opened?.unchecked_into())
-}
-
-fn begin(db: &IdbDatabase, mode: &str) -> Result<IdbTransaction, JsValue> {
-    let options = Object::new();
-    if mode == "readwrite" {
-        Reflect::set(&options, &"durability".into(), &"strict".into())?;
-    }
-    db.unchecked_ref::<Connection>()
-        .transaction_with_options(RECORDS, mode, &options)
-}
-
-fn request_changes<'c>(
-    tx: &IdbTransaction,
-    clear: bool,
-    changes: impl IntoIterator<Item = Change<'c>>,
-) -> Result<(), JsValue> {
-    let records = tx.object_store(RECORDS)?;
-    if clear {
-        records.clear()?;
-    }
-    for change in changes {
-        match change {
-            Change::Put { key, value } => {
-                // The core encodes to UTF-8 JSON, so this never replaces anything.
-                let text = String::from_utf8_lossy(value);
-                records.put_with_key(&JsValue::from_str(&text), &JsValue::from_str(key))?;
-            }
-            Change::Delete { key } => {
-                records.delete(&JsValue::from_str(key))?;
-            }
-        };
-    }
-    Ok(())
 }
 
 /// Waits for `request` to succeed and returns its result. The handlers are attached now,

@@ -12,11 +12,11 @@ use wasm_bindgen::prelude::*;
 
 use crate::batch::{Batch, Stage, Staged};
 use crate::error::{BrowserError, ErrorName, core_error, js_error, storage_error, type_error};
-use crate::idb::IdbPersist;
+use crate::idb::{Durability, IdbPersist};
 use crate::json::{from_text, report, to_js, to_value};
 use crate::local::LocalPersist;
 use crate::queue::WriteQueue;
-use crate::remote::{ItemChange, Remote};
+use crate::remote::{self, ItemChange, Remote};
 
 /// The mirror: the core's store over a [`Stage`], so that reads never wait for storage.
 type Mirror = Store<Stage, fn() -> u64>;
@@ -62,10 +62,14 @@ enum Backend {
 }
 
 impl Backend {
-    async fn open(kind: Kind, name: &str) -> Result<(Self, Stored), BrowserError> {
+    async fn open(
+        kind: Kind,
+        name: &str,
+        durability: Durability,
+    ) -> Result<(Self, Stored), BrowserError> {
         Ok(match kind {
             Kind::IndexedDb => {
-                let idb = IdbPersist::open(name).await?;
+                let idb = IdbPersist::open_with_durability(name, durability).await?;
                 let stored = idb.load().await?;
                 (Self::IndexedDb(idb), stored)
             }
@@ -86,11 +90,16 @@ impl Backend {
         }
     }
 
-    async fn write(&self, batch: &Batch) -> Result<(), BrowserError> {
+    /// Writes `batch`; for IndexedDB, resolves the message that announces it to other
+    /// contexts.
+    async fn write(&self, batch: &Batch) -> Result<Option<JsValue>, BrowserError> {
         match self {
-            Self::IndexedDb(idb) => idb.write(batch.clear, batch.changes()).await,
-            Self::LocalStorage(local) => local.write(batch.clear, batch.changes()),
-            Self::Memory => Ok(()),
+            Self::IndexedDb(idb) => {
+                let message = remote::encode(batch.clear, batch.changes());
+                idb.write_announced(&message).await.map(Some)
+            }
+            Self::LocalStorage(local) => local.write(batch.clear, batch.changes()).map(|()| None),
+            Self::Memory => Ok(None),
         }
     }
 }
@@ -396,7 +405,8 @@ impl Shared {
         let Some(batch) = batch else {
             return Ok(result);
         };
-        self.backend
+        let announcement = self
+            .backend
             .write(&batch)
             .await
             .map_err(|e| storage_error(&e))?;
@@ -405,8 +415,8 @@ impl Shared {
                 .observe(batch.clear, batch.changes())
                 .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))
         })?;
-        if let Some(remote) = self.remote.borrow().as_ref() {
-            remote.publish(&batch);
+        if let (Some(remote), Some(message)) = (self.remote.borrow().as_ref(), &announcement) {
+            remote.publish(message);
         }
         self.notify("local", &batch);
         Ok(result)
@@ -545,8 +555,12 @@ async fn open(name: &JsValue, options: &JsValue) -> Result<Kv, JsValue> {
         .as_string()
         .filter(|name| !name.is_empty())
         .ok_or_else(|| type_error("a store's name is a non-empty string"))?;
-    let (kind, limits) = parse_options(options)?;
-    let (backend, stored) = Backend::open(kind, &name)
+    let Options {
+        kind,
+        limits,
+        durability,
+    } = parse_options(options)?;
+    let (backend, stored) = Backend::open(kind, &name, durability)
         .await
         .map_err(|e| storage_error(&e))?;
     let mirror = block_on(Store::open_with_limits(
@@ -589,17 +603,29 @@ async fn open(name: &JsValue, options: &JsValue) -> Result<Kv, JsValue> {
     Ok(Kv { shared })
 }
 
-fn parse_options(options: &JsValue) -> Result<(Kind, Limits), JsValue> {
+/// What `Kv.open`'s options ask for.
+struct Options {
+    kind: Kind,
+    limits: Limits,
+    durability: Durability,
+}
+
+fn parse_options(options: &JsValue) -> Result<Options, JsValue> {
+    let mut parsed = Options {
+        kind: Kind::IndexedDb,
+        limits: Limits::DEFAULT,
+        durability: Durability::Strict,
+    };
     if options.is_undefined() || options.is_null() {
-        return Ok((Kind::IndexedDb, Limits::DEFAULT));
+        return Ok(parsed);
     }
     if !options.is_object() {
         return Err(type_error(
-            "Kv.open's options are an object: { backend, limits }",
+            "Kv.open's options are an object: { backend, limits, durability }",
         ));
     }
     let backend = Reflect::get(options, &"backend".into())?;
-    let kind = match backend.as_string().as_deref() {
+    parsed.kind = match backend.as_string().as_deref() {
         _ if backend.is_undefined() => Kind::IndexedDb,
         Some("indexedDB") => Kind::IndexedDb,
         Some("localStorage") => Kind::LocalStorage,
@@ -610,26 +636,37 @@ fn parse_options(options: &JsValue) -> Result<(Kind, Limits), JsValue> {
             ));
         }
     };
+    let durability = Reflect::get(options, &"durability".into())?;
+    parsed.durability = match durability.as_string().as_deref() {
+        _ if durability.is_undefined() => Durability::Strict,
+        Some("strict") => Durability::Strict,
+        Some("relaxed") => Durability::Relaxed,
+        Some("default") => Durability::Default,
+        _ => {
+            return Err(type_error(
+                "options.durability is \"strict\", \"relaxed\" or \"default\"",
+            ));
+        }
+    };
     let limits = Reflect::get(options, &"limits".into())?;
     if limits.is_undefined() {
-        return Ok((kind, Limits::DEFAULT));
+        return Ok(parsed);
     }
     if !limits.is_object() {
         return Err(type_error(
             "options.limits is an object: { maxKeyBytes, maxValueBytes, maxEntries }",
         ));
     }
-    let mut parsed = Limits::DEFAULT;
     if let Some(n) = limit(&limits, "maxKeyBytes")? {
-        parsed = parsed.max_key_bytes(n);
+        parsed.limits = parsed.limits.max_key_bytes(n);
     }
     if let Some(n) = limit(&limits, "maxValueBytes")? {
-        parsed = parsed.max_value_bytes(n);
+        parsed.limits = parsed.limits.max_value_bytes(n);
     }
     if let Some(n) = limit(&limits, "maxEntries")? {
-        parsed = parsed.max_entries(n);
+        parsed.limits = parsed.limits.max_entries(n);
     }
-    Ok((kind, parsed))
+    Ok(parsed)
 }
 
 fn limit(limits: &JsValue, field: &str) -> Result<Option<usize>, JsValue> {

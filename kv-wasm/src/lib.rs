@@ -14,7 +14,7 @@ mod queue;
 mod remote;
 
 pub use error::BrowserError;
-pub use idb::IdbPersist;
+pub use idb::{Durability, IdbPersist};
 pub use kv::Kv;
 pub use local::LocalPersist;
 
@@ -36,12 +36,29 @@ export interface KvLimits {
   maxEntries?: number;
 }
 
+/**
+ * When an IndexedDB write counts as done, and its promise resolves: the durability of its
+ * transaction. Every level keeps a resolved write across a closed tab or a browser restart,
+ * and never keeps half of one; they differ only when the operating system stops (a power
+ * loss, a kernel crash) just after a write.
+ *
+ * - `"strict"` (the default): once the browser has flushed the write to disk; it survives a
+ *   power loss. Each write waits for the disk.
+ * - `"relaxed"`: once the browser has handed the write to the operating system; a power loss
+ *   or OS crash in the next moments can lose the latest writes.
+ * - `"default"`: whatever the browser does when not asked (Chromium and Firefox: relaxed);
+ *   what idb-keyval and localForage get.
+ */
+export type KvDurability = "strict" | "relaxed" | "default";
+
 /** How `Kv.open` opens a store. */
 export interface KvOptions {
   /** Where the store keeps its data (default `"indexedDB"`). */
   backend?: KvBackend;
   /** Bounds on writes (defaults above). */
   limits?: KvLimits;
+  /** When an IndexedDB write resolves (default `"strict"`: once it is on disk); other backends ignore it. */
+  durability?: KvDurability;
 }
 
 /** One key changed: set to `value`, or deleted. */

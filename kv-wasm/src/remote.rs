@@ -2,10 +2,13 @@
 //!
 //! IndexedDB stores announce each commit on a `BroadcastChannel` named like the database
 //! (`kv:<name>`), as one array: `[clear, key, text | null, key, text | null, ...]`, where
-//! `text` is the key's encoded JSON and `null` means deleted. `localStorage` stores listen to
-//! the `storage` event, which the browser fires in every other page of the origin.
+//! `text` is the key's encoded JSON and `null` means deleted. The IndexedDB adapter writes
+//! a commit from that same array, so it is encoded once, as JSON text, and crosses from wasm
+//! to JS once. `localStorage` stores listen to the `storage` event, which the browser fires in
+//! every other page of the origin.
 
 use js_sys::Array;
+use kv_core::Change;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, EventTarget, MessageEvent, StorageEvent};
 
@@ -88,20 +91,12 @@ impl Remote {
         Self::StorageEvents { target, on_storage }
     }
 
-    /// Tells the other contexts on this channel about a commit made here.
-    pub(crate) fn publish(&self, batch: &Batch) {
+    /// Tells the other contexts on this channel about a commit made here: `message` as
+    /// [`encode`] wrote it, parsed.
+    pub(crate) fn publish(&self, message: &JsValue) {
         if let Self::Channel { channel, .. } = self {
-            let message = Array::new();
-            message.push(&JsValue::from_bool(batch.clear));
-            for (key, value) in &batch.changes {
-                message.push(&JsValue::from_str(key));
-                message.push(&match value {
-                    Some(value) => JsValue::from_str(&String::from_utf8_lossy(value)),
-                    None => JsValue::NULL,
-                });
-            }
             // A channel closed under us only means no one else hears of this commit.
-            let _ = channel.post_message(&message);
+            let _ = channel.post_message(message);
         }
     }
 }
@@ -121,6 +116,31 @@ impl Drop for Remote {
             }
             Self::Nothing => {}
         }
+    }
+}
+
+/// The channel message for a commit, as JSON text: `[clear, key, text | null, ...]`.
+pub(crate) fn encode<'c>(clear: bool, changes: impl IntoIterator<Item = Change<'c>>) -> String {
+    let mut message = String::from(if clear { "[true" } else { "[false" });
+    for change in changes {
+        message.push(',');
+        push_string(&mut message, change.key());
+        message.push(',');
+        match change {
+            // The core encodes to UTF-8 JSON, so this never replaces anything.
+            Change::Put { value, .. } => push_string(&mut message, &String::from_utf8_lossy(value)),
+            Change::Delete { .. } => message.push_str("null"),
+        }
+    }
+    message.push(']');
+    message
+}
+
+/// Appends `text` as a JSON string.
+fn push_string(out: &mut String, text: &str) {
+    // Writing JSON into a String cannot fail, and serde_json escapes exactly as JSON.parse reads.
+    if let Ok(quoted) = serde_json::to_string(text) {
+        out.push_str(&quoted);
     }
 }
 
@@ -144,4 +164,27 @@ fn decode(data: &JsValue) -> Option<Batch> {
         changes.push((key, value));
     }
     Some(Batch { clear, changes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_is_announced_as_clear_then_key_text_pairs() {
+        let changes = [
+            Change::Put {
+                key: "a\"b",
+                value: br#"{"n":"x\ny"}"#,
+            },
+            Change::Delete { key: "gone" },
+        ];
+        let message: serde_json::Value = serde_json::from_str(&encode(true, changes))
+            .unwrap_or_else(|e| panic!("not JSON: {e}"));
+        assert_eq!(
+            message,
+            serde_json::json!([true, "a\"b", r#"{"n":"x\ny"}"#, "gone", null])
+        );
+        assert_eq!(encode(false, []), "[false]");
+    }
 }

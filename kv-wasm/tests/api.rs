@@ -344,6 +344,9 @@ async fn malformed_options_are_a_type_error() {
     for options in [
         r#"{"backend":"sessionStorage"}"#,
         r#"{"limits":{"maxEntries":-1}}"#,
+        r#"{"durability":"fast"}"#,
+        r#"{"durability":true}"#,
+        r#"{"backend":"localStorage","durability":"Strict"}"#,
         r#""indexedDB""#,
     ] {
         let error = try_open(&unique("options"), options)
@@ -353,6 +356,47 @@ async fn malformed_options_are_a_type_error() {
     }
     let error = JsFuture::from(kv_wasm::Kv::open(JsValue::from(1), JsValue::UNDEFINED)).await;
     assert_eq!(error.map_err(|e| error_name(&e)), Err("TypeError".into()));
+}
+
+#[wasm_bindgen_test]
+async fn indexed_db_writes_use_the_durability_asked_for_strict_by_default() {
+    for (options, expected) in [
+        ("{}", "strict"),
+        (r#"{"durability":"strict"}"#, "strict"),
+        (r#"{"durability":"relaxed"}"#, "relaxed"),
+        (r#"{"durability":"default"}"#, "default"),
+    ] {
+        let name = unique("durability");
+        let kv = open(&name, options).await;
+        let recorder = record_durability();
+        let written = try_call(&kv, "set", &[s("k"), s("v")]).await;
+        let stop: js_sys::Function = Reflect::get(&recorder, &s("stop"))
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .expect("stop");
+        let _ = stop.call0(&recorder);
+        written.unwrap_or_else(|e| panic!("{options}: set failed: {}", describe(&e)));
+        let seen = Reflect::get(&recorder, &s("seen")).expect("seen");
+        assert_eq!(canonical(&seen), format!("[\"{expected}\"]"), "{options}");
+        call(&kv, "close", &[]).await;
+        let again = open(&name, options).await;
+        assert_eq!(call(&again, "get", &[s("k")]).await, s("v"), "{options}");
+        call(&again, "close", &[]).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn other_backends_accept_a_durability_and_keep_writing() {
+    for options in [
+        r#"{"backend":"localStorage","durability":"relaxed"}"#,
+        r#"{"backend":"memory","durability":"default"}"#,
+    ] {
+        let kv = open(&unique("durability-other"), options).await;
+        call(&kv, "set", &[s("k"), s("v")]).await;
+        assert_eq!(call(&kv, "get", &[s("k")]).await, s("v"), "{options}");
+        call(&kv, "clear", &[]).await;
+        call(&kv, "close", &[]).await;
+    }
 }
 
 #[wasm_bindgen_test]

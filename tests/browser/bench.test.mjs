@@ -29,7 +29,7 @@ test("the benchmark page measures every contender at every size and draws the re
   assert.deepEqual(results.errors, []);
   assert.equal(results.crossOriginIsolated, true, "served cross-origin isolated, for fine timers");
   const ids = results.contenders.map((c) => c.id);
-  for (const id of ["kv-idb", "kv-ls", "idb-keyval", "lf-idb", "lf-ls"]) assert.ok(ids.includes(id), `${id} runs`);
+  for (const id of ["kv-idb", "kv-idb-default", "kv-ls", "idb-keyval", "lf-idb", "lf-ls", "raw-idb", "raw-idb-strict"]) assert.ok(ids.includes(id), `${id} runs`);
   for (const size of [50, 120]) {
     for (const id of ids) {
       const row = results.rows.find((r) => r.contender === id && r.size === size);

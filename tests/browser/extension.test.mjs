@@ -1,5 +1,6 @@
 // The MV3 example extension, loaded unpacked: its service worker keeps seen IDs and pages in
-// IndexedDB, its popup lists and clears them, and they outlive a browser restart.
+// IndexedDB, its popup lists them, deletes one or clears them all, and they outlive a browser
+// restart.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -54,7 +55,7 @@ function dumpIndexedDB() {
   })();
 }
 
-test("the extension's worker keeps seen IDs in IndexedDB, the popup lists and clears them, and they survive a restart", async () => {
+test("the extension's worker keeps seen IDs in IndexedDB, the popup lists, deletes and clears them, and they survive a restart", async () => {
   const visited = `${server.url}/www/index.html?from=extension-test`;
   let context = await launchProfile(profile.dir, { extension });
   try {
@@ -83,6 +84,12 @@ test("the extension's worker keeps seen IDs in IndexedDB, the popup lists and cl
     await popup.press("#id-input", "Enter");
     await popup.waitForSelector('#list li[data-id="from-popup"]');
     await popup.locator("body").screenshot({ path: await artifactPath("extension-popup.png") });
+
+    // A row's Delete button forgets that one ID, in the worker's store too.
+    await popup.click('#list li[data-id="id-2"] button.forget');
+    await popup.waitForSelector('#list li[data-id="id-2"]', { state: "detached" });
+    assert.deepEqual(await popupIds(popup), [visited, "from-popup", "id-1"].sort());
+    assert.deepEqual((await sw.evaluate(() => self.seen.list())).map((e) => e.id).sort(), [visited, "from-popup", "id-1"].sort());
   } finally {
     await context.close();
   }
@@ -92,7 +99,7 @@ test("the extension's worker keeps seen IDs in IndexedDB, the popup lists and cl
     const sw = await worker(context);
     const extensionId = new URL(sw.url()).host;
     const popup = await openPopup(context, extensionId);
-    assert.deepEqual(await popupIds(popup), [visited, "from-popup", "id-1", "id-2"].sort(), "all IDs are back after a restart");
+    assert.deepEqual(await popupIds(popup), [visited, "from-popup", "id-1"].sort(), "every ID kept is back after a restart, and the deleted one is not");
 
     await popup.click("#clear");
     await popup.waitForSelector("#list li", { state: "detached" });

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { launch, REPO, serve } from "../../tests/browser/browser.mjs";
 import { BUNDLES, measureBundle } from "./bundles.js";
-import { formatBytes, formatMs, METRICS, TARGETS, versus } from "./report.js";
+import { formatBytes, formatMs, METRICS, OURS, TARGETS, versus } from "./report.js";
 
 const OUT = join(REPO, "target", "bench-browser.json");
 const query = process.argv.slice(2).filter((a) => /^\w+=[\w,.]+$/.test(a)).join("&");
@@ -52,12 +52,17 @@ function report(results) {
         ]),
       ),
     );
-    const ours = rows.find((r) => r.contender === "kv-idb");
-    if (ours && base) {
+    for (const { id, floor, durability } of OURS) {
+      const ours = rows.find((r) => r.contender === id);
+      if (!ours || !base) continue;
+      const under = rows.find((r) => r.contender === floor);
       lines.push("");
       for (const t of TARGETS) {
         const met = t.met(ours[t.metric], base[t.metric]);
-        lines.push(`target ${met ? "MET   " : "MISSED"}: ${t.text} (kv-wasm IndexedDB is ${versus(ours[t.metric], base[t.metric])})`);
+        const overFloor = under ? `; ${versus(ours[t.metric], under[t.metric])} than the ${durability} floor` : "";
+        lines.push(
+          `target ${met ? "MET   " : "MISSED"} at ${durability} durability: ${t.text} (kv-wasm is ${versus(ours[t.metric], base[t.metric])}${overFloor})`,
+        );
       }
     }
   }

@@ -21,6 +21,7 @@ function say(text, isError = false) {
 function item({ id, firstSeen }) {
   const li = document.createElement("li");
   li.dataset.id = id;
+  const text = document.createElement("div");
   const name = document.createElement("span");
   name.className = "id";
   name.textContent = id;
@@ -28,7 +29,25 @@ function item({ id, firstSeen }) {
   const date = new Date(firstSeen * 1000);
   when.dateTime = date.toISOString();
   when.textContent = `first seen ${absolute.format(date)}`;
-  li.append(name, when);
+  text.append(name, when);
+  const forget = document.createElement("button");
+  forget.type = "button";
+  forget.className = "forget";
+  forget.textContent = "Delete";
+  forget.setAttribute("aria-label", `Delete ${id}`);
+  forget.addEventListener("click", () => {
+    forget.disabled = true;
+    ask({ type: "forget", id })
+      .then((existed) => {
+        say(existed ? `Deleted ${id}.` : `${id} was already gone.`);
+        return refresh();
+      })
+      .catch((err) => {
+        forget.disabled = false;
+        report(`delete ${id}`)(err);
+      });
+  });
+  li.append(text, forget);
   return li;
 }
 

@@ -89,3 +89,21 @@ export function changeTo(kv, key) {
     });
   });
 }
+
+// Records the durability of every readwrite IndexedDB transaction begun until `stop()` is
+// called: what the browser was asked for, as it reports it (`IDBTransaction.durability`).
+export function recordDurability() {
+  const begin = IDBDatabase.prototype.transaction;
+  const seen = [];
+  IDBDatabase.prototype.transaction = function (...args) {
+    const tx = begin.apply(this, args);
+    if (tx.mode === "readwrite") seen.push(tx.durability);
+    return tx;
+  };
+  return {
+    seen,
+    stop() {
+      IDBDatabase.prototype.transaction = begin;
+    },
+  };
+}

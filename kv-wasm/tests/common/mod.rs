@@ -26,6 +26,10 @@ extern "C" {
     /// what a newer version of a page does.
     #[wasm_bindgen(js_name = bumpVersion)]
     pub fn bump_version(name: &str) -> Promise;
+    /// Starts recording the durability of every `readwrite` IndexedDB transaction:
+    /// `{ seen: string[], stop() }`.
+    #[wasm_bindgen(js_name = recordDurability)]
+    pub fn record_durability() -> JsValue;
 }
 
 /// A name no other test uses.
