@@ -66,7 +66,7 @@ pub enum Durability {
     /// waiting for the disk; a power loss or OS crash shortly after can lose the latest
     /// writes (never half of one).
     Relaxed,
-    /// `"default"`: whatever the browser does when not asked (Chromium and Firefox: relaxed).
+    /// `"default"`: whatever the browser does when not asked (Chromium: relaxed).
     Default,
 }
 

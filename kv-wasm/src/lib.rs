@@ -46,7 +46,7 @@ export interface KvLimits {
  *   power loss. Each write waits for the disk.
  * - `"relaxed"`: once the browser has handed the write to the operating system; a power loss
  *   or OS crash in the next moments can lose the latest writes.
- * - `"default"`: whatever the browser does when not asked (Chromium and Firefox: relaxed);
+ * - `"default"`: whatever the browser does when not asked (Chromium: relaxed);
  *   what idb-keyval and localForage get.
  */
 export type KvDurability = "strict" | "relaxed" | "default";
