@@ -20,9 +20,12 @@ export function commit(tx, message) {
       else records.put(text, parsed[i]);
     }
   } catch (error) {
-    // Nothing of an aborted transaction is written; the caller hears of the first error.
+    // Nothing of an aborted transaction is written; the caller hears of the first error,
+    // not of an abort that fails because the browser already ended the transaction.
     done.catch(() => {});
-    tx.abort();
+    try {
+      tx.abort();
+    } catch {}
     throw error;
   }
   return done;
