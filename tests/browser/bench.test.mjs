@@ -2,26 +2,15 @@
 // results are drawn. Only that it works is checked here; how fast is for `cargo xtask bench`.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { collectErrors, launch, serve } from "./browser.mjs";
+import { test } from "node:test";
+import { collectErrors, withBrowser } from "./browser.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = withBrowser();
 
 test("the benchmark page measures every contender at every size and draws the results", async () => {
-  const page = await browser.newPage();
+  const page = await session.browser.newPage();
   const errors = collectErrors(page);
-  await page.goto(`${server.url}/www/bench/?sizes=50,120&gets=40&sets=20&reps=2`);
+  await page.goto(`${session.server.url}/www/bench/?sizes=50,120&gets=40&sets=20&reps=2`);
   await page.waitForFunction(() => window.benchResults, null, { timeout: 60_000 });
   const results = await page.evaluate(() => window.benchResults);
 

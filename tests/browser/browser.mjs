@@ -7,6 +7,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { start } from "../../www/serve.mjs";
@@ -71,4 +72,21 @@ export function collectErrors(page) {
     if (msg.type() === "error") errors.push(`console: ${msg.text()}`);
   });
   return errors;
+}
+
+/**
+ * Serves the repository and launches Chromium before a test file's tests, and stops both
+ * after them. The returned object's `server` and `browser` are set once the tests run.
+ */
+export function withBrowser() {
+  const session = {};
+  before(async () => {
+    session.server = await serve();
+    session.browser = await launch();
+  });
+  after(async () => {
+    await session.browser?.close();
+    await session.server?.close();
+  });
+  return session;
 }

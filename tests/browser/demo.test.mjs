@@ -2,29 +2,18 @@
 
 import assert from "node:assert/strict";
 import { stat } from "node:fs/promises";
-import { after, before, describe, test } from "node:test";
-import { artifactPath, collectErrors, launch, serve } from "./browser.mjs";
+import { describe, test } from "node:test";
+import { artifactPath, collectErrors, withBrowser } from "./browser.mjs";
 import { addId, demoReady as ready, listedIds } from "./demo-page.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = withBrowser();
 
 /** Opens the demo in a fresh context (empty storage) and waits until its store is open. */
 async function openDemo(query = "") {
-  const context = await browser.newContext({ viewport: { width: 900, height: 760 } });
+  const context = await session.browser.newContext({ viewport: { width: 900, height: 760 } });
   const page = await context.newPage();
   const errors = collectErrors(page);
-  await page.goto(`${server.url}/www/${query}`);
+  await page.goto(`${session.server.url}/www/${query}`);
   await ready(page);
   return { context, page, errors };
 }

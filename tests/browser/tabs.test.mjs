@@ -2,30 +2,19 @@
 // must all survive, and each tab must show the other's writes without a reload.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { collectErrors, launch, serve } from "./browser.mjs";
+import { test } from "node:test";
+import { collectErrors, withBrowser } from "./browser.mjs";
 import { addId, demoReady, listedIds } from "./demo-page.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serve();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = withBrowser();
 
 for (const backend of ["indexedDB", "localStorage"]) {
   test(`two tabs writing different keys to ${backend} both keep their writes and see each other's live`, async () => {
-    const context = await browser.newContext();
+    const context = await session.browser.newContext();
     const [left, right] = [await context.newPage(), await context.newPage()];
     const errors = [...collectErrors(left), ...collectErrors(right)];
     for (const page of [left, right]) {
-      await page.goto(`${server.url}/www/?backend=${backend}`);
+      await page.goto(`${session.server.url}/www/?backend=${backend}`);
       await demoReady(page, backend);
     }
 
@@ -51,7 +40,7 @@ for (const backend of ["indexedDB", "localStorage"]) {
 
     // What storage holds, as a third page reads it fresh.
     const fresh = await context.newPage();
-    await fresh.goto(`${server.url}/www/?backend=${backend}`);
+    await fresh.goto(`${session.server.url}/www/?backend=${backend}`);
     await demoReady(fresh, backend);
     assert.deepEqual((await listedIds(fresh)).sort(), ["left-1", "left-2", "right-1"]);
     assert.deepEqual(errors, []);

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod workers;
+
 use js_sys::futures::JsFuture;
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
