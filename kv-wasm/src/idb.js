@@ -19,6 +19,9 @@ export function commit(tx, message) {
       if (text === null) records.delete(parsed[i]);
       else records.put(text, parsed[i]);
     }
+    // Every request is made: commit now rather than when this task ends, which can be well
+    // after, behind the wasm and promise work that follows (measured: ~80 µs a write).
+    if (tx.commit) tx.commit();
   } catch (error) {
     // Nothing of an aborted transaction is written; the caller hears of the first error,
     // not of an abort that fails because the browser already ended the transaction.
