@@ -9,20 +9,19 @@ export const BUNDLES = [
 /**
  * Sizes one bundle: its files plus every module they import by a relative path (wasm-bindgen
  * puts inline JS in snippets/ under a hashed name, so the list cannot be written down).
- * `read(path)` resolves to a Uint8Array; `gzip(bytes)` to the compressed length.
+ * `read(path)` resolves to a Uint8Array; `gzip(bytes)` to the compressed length. Each file's
+ * own sizes are in `parts`, so the .wasm and the JS glue can be told apart.
  */
 export async function measureBundle({ library, files }, read, gzip) {
   const seen = new Set();
   const queue = [...files];
-  let raw = 0;
-  let compressed = 0;
+  const parts = [];
   while (queue.length) {
     const path = queue.shift();
     if (seen.has(path)) continue;
     seen.add(path);
     const bytes = await read(path);
-    raw += bytes.byteLength;
-    compressed += await gzip(bytes);
+    parts.push({ file: path, raw: bytes.byteLength, gzip: await gzip(bytes) });
     if (path.endsWith(".js")) {
       const text = new TextDecoder().decode(bytes);
       for (const [, spec] of text.matchAll(/(?:from|import)\s*["'](\.{1,2}\/[^"']+)["']/g)) {
@@ -30,5 +29,6 @@ export async function measureBundle({ library, files }, read, gzip) {
       }
     }
   }
-  return { library, files: [...seen], raw, gzip: compressed };
+  const sum = (key) => parts.reduce((total, part) => total + part[key], 0);
+  return { library, files: [...seen], raw: sum("raw"), gzip: sum("gzip"), parts };
 }

@@ -78,6 +78,15 @@ function report(results) {
       ]),
     ),
   );
+  for (const bundle of results.bundles.filter((b) => b.parts?.length > 1)) {
+    lines.push(`\n${bundle.library} by file\n`);
+    lines.push(
+      markdown(
+        ["file", "raw", "gzip"],
+        bundle.parts.map((p) => [p.file.split("/").pop(), formatBytes(p.raw), formatBytes(p.gzip)]),
+      ),
+    );
+  }
   return lines.join("\n");
 }
 
