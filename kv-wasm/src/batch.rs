@@ -30,6 +30,19 @@ impl Batch {
         }
     }
 
+    /// A batch that replaces everything with what storage holds: how a mirror catches up
+    /// after losing track of other contexts' commits.
+    pub(crate) fn replacing(stored: Stored) -> Self {
+        let changes = match stored {
+            Stored::Records(records) => records.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+            Stored::Nothing | Stored::Snapshot(_) => Vec::new(),
+        };
+        Self {
+            clear: true,
+            changes,
+        }
+    }
+
     /// The changes as [`Persist`] adapters and [`kv_core::Store::observe`] take them.
     pub(crate) fn changes(&self) -> impl ExactSizeIterator<Item = Change<'_>> + Clone + '_ {
         self.changes.iter().map(|(key, value)| match value {

@@ -186,7 +186,9 @@ impl Kv {
     /// Every key with its value, as one object.
     #[wasm_bindgen(js_name = getAll, unchecked_return_type = "Promise<Record<string, Json>>")]
     pub fn get_all(&self) -> Promise {
-        self.read(|mirror| Ok(from_text(&Value::Object(mirror.get_all()).to_string())))
+        // The core's snapshot is the whole store as one JSON object, encoded without first
+        // copying the map.
+        self.read(|mirror| Ok(from_text(&String::from_utf8_lossy(&mirror.snapshot()))))
     }
 
     /// Sets `key` to `value`; without a value (or with `undefined`), to the current time in
@@ -410,11 +412,7 @@ impl Shared {
             .write(&batch)
             .await
             .map_err(|e| storage_error(&e))?;
-        self.with_mirror(|mirror| {
-            mirror
-                .observe(batch.clear, batch.changes())
-                .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))
-        })?;
+        self.with_mirror(|mirror| mirror_batch(mirror, &batch))?;
         if let (Some(remote), Some(message)) = (self.remote.borrow().as_ref(), &announcement) {
             remote.publish(message);
         }
@@ -432,19 +430,10 @@ impl Shared {
         if idb.is_connected() {
             return Ok(());
         }
-        let records = match idb.load().await.map_err(|e| storage_error(&e))? {
-            Stored::Records(records) => records,
-            _ => Vec::new(),
-        };
-        let batch = Batch {
-            clear: true,
-            changes: records.into_iter().map(|(k, v)| (k, Some(v))).collect(),
-        };
+        let batch = Batch::replacing(idb.load().await.map_err(|e| storage_error(&e))?);
         let changed = self.with_mirror(|mirror| {
             let before = mirror.get_all();
-            mirror
-                .observe(batch.clear, batch.changes())
-                .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
+            mirror_batch(mirror, &batch)?;
             Ok(mirror.get_all() != before)
         })?;
         if changed {
@@ -455,11 +444,7 @@ impl Shared {
 
     /// Mirrors a commit another context made, and tells the listeners.
     fn observe(&self, batch: Batch) {
-        let mirrored = self.with_mirror(|mirror| {
-            mirror
-                .observe(batch.clear, batch.changes())
-                .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))
-        });
+        let mirrored = self.with_mirror(|mirror| mirror_batch(mirror, &batch));
         match mirrored {
             Ok(()) => self.notify("remote", &batch),
             // Closed: nothing to mirror into. Anything else the page should hear about.
@@ -480,14 +465,7 @@ impl Shared {
                     return;
                 };
                 match local.load() {
-                    Ok(Stored::Records(records)) => Batch {
-                        clear: true,
-                        changes: records.into_iter().map(|(k, v)| (k, Some(v))).collect(),
-                    },
-                    Ok(_) => Batch {
-                        clear: true,
-                        changes: Vec::new(),
-                    },
+                    Ok(stored) => Batch::replacing(stored),
                     Err(e) => return report(&storage_error(&e)),
                 }
             }
@@ -522,6 +500,13 @@ impl Shared {
             idb.close();
         }
     }
+}
+
+/// Applies a commit already in storage (made here or by another context) to the mirror.
+fn mirror_batch(mirror: &mut Mirror, batch: &Batch) -> Result<(), JsValue> {
+    mirror
+        .observe(batch.clear, batch.changes())
+        .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))
 }
 
 /// Runs `f` through the core's rules and returns its result with the batch it staged
@@ -624,30 +609,26 @@ fn parse_options(options: &JsValue) -> Result<Options, JsValue> {
             "Kv.open's options are an object: { backend, limits, durability }",
         ));
     }
-    let backend = Reflect::get(options, &"backend".into())?;
-    parsed.kind = match backend.as_string().as_deref() {
-        _ if backend.is_undefined() => Kind::IndexedDb,
-        Some("indexedDB") => Kind::IndexedDb,
-        Some("localStorage") => Kind::LocalStorage,
-        Some("memory") => Kind::Memory,
-        _ => {
-            return Err(type_error(
-                "options.backend is \"indexedDB\", \"localStorage\" or \"memory\"",
-            ));
-        }
-    };
-    let durability = Reflect::get(options, &"durability".into())?;
-    parsed.durability = match durability.as_string().as_deref() {
-        _ if durability.is_undefined() => Durability::Strict,
-        Some("strict") => Durability::Strict,
-        Some("relaxed") => Durability::Relaxed,
-        Some("default") => Durability::Default,
-        _ => {
-            return Err(type_error(
-                "options.durability is \"strict\", \"relaxed\" or \"default\"",
-            ));
-        }
-    };
+    parsed.kind = choice(
+        options,
+        "backend",
+        &[
+            ("indexedDB", Kind::IndexedDb),
+            ("localStorage", Kind::LocalStorage),
+            ("memory", Kind::Memory),
+        ],
+        "options.backend is \"indexedDB\", \"localStorage\" or \"memory\"",
+    )?;
+    parsed.durability = choice(
+        options,
+        "durability",
+        &[
+            ("strict", Durability::Strict),
+            ("relaxed", Durability::Relaxed),
+            ("default", Durability::Default),
+        ],
+        "options.durability is \"strict\", \"relaxed\" or \"default\"",
+    )?;
     let limits = Reflect::get(options, &"limits".into())?;
     if limits.is_undefined() {
         return Ok(parsed);
@@ -667,6 +648,25 @@ fn parse_options(options: &JsValue) -> Result<Options, JsValue> {
         parsed.limits = parsed.limits.max_entries(n);
     }
     Ok(parsed)
+}
+
+/// The option `field` of `options`, one of `choices` by name; the first choice if it is absent.
+fn choice<T: Copy>(
+    options: &JsValue,
+    field: &str,
+    choices: &[(&str, T)],
+    expected: &str,
+) -> Result<T, JsValue> {
+    let value = Reflect::get(options, &field.into())?;
+    if value.is_undefined() {
+        return Ok(choices[0].1);
+    }
+    let name = value.as_string();
+    choices
+        .iter()
+        .find(|(n, _)| name.as_deref() == Some(*n))
+        .map(|(_, choice)| *choice)
+        .ok_or_else(|| type_error(expected))
 }
 
 fn limit(limits: &JsValue, field: &str) -> Result<Option<usize>, JsValue> {

@@ -64,14 +64,10 @@ impl Persist for SharedMemory {
     type Error = std::convert::Infallible;
 
     async fn load(&mut self) -> Result<Stored, Self::Error> {
-        kv_tests_block(self.lock().load())
+        crate::run_sync(self.lock().load())
     }
 
     async fn commit(&mut self, commit: &Commit<'_>) -> Result<(), Self::Error> {
-        kv_tests_block(self.lock().commit(commit))
+        crate::run_sync(self.lock().commit(commit))
     }
-}
-
-fn kv_tests_block<F: Future>(future: F) -> F::Output {
-    crate::run_sync(future)
 }

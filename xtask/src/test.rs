@@ -68,12 +68,13 @@ pub(crate) fn run() -> Result {
     setup::run()?;
     let total = STEPS.len();
     for (i, step) in STEPS.iter().enumerate() {
-        let (name, result) = match step {
-            Step::Cargo(name, args) => (name, Cmd::new("cargo", args).run_step(name, i, total)),
-            Step::Run(name, f) => {
-                println!("\n=== [{}/{total}] {name}", i + 1);
-                (name, f())
-            }
+        let name = match step {
+            Step::Cargo(name, _) | Step::Run(name, _) => name,
+        };
+        println!("\n=== [{}/{total}] {name}", i + 1);
+        let result = match step {
+            Step::Cargo(_, args) => Cmd::new("cargo", args).run(),
+            Step::Run(_, f) => f(),
         };
         result.map_err(|e| format!("step `{name}` failed: {e}"))?;
     }
@@ -82,13 +83,6 @@ pub(crate) fn run() -> Result {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-impl Cmd {
-    fn run_step(self, name: &str, i: usize, total: usize) -> Result {
-        println!("\n=== [{}/{total}] {name}", i + 1);
-        self.run()
-    }
 }
 
 fn wasm_tests() -> Result {
