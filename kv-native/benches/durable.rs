@@ -37,7 +37,7 @@ fn sets_for(size: usize) -> usize {
 
 /// The stored data: seen-ID records, a key and the unix time it was first seen.
 fn entries(size: usize) -> impl Iterator<Item = (String, Value)> {
-    (0..size).map(|i| (format!("seen:{i:08}"), json!(1_763_700_000 + i as u64)))
+    (0..size).map(|i| (key(i), json!(1_763_700_000 + i as u64)))
 }
 
 fn key(i: usize) -> String {
@@ -217,11 +217,6 @@ fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
-fn median(mut times: Vec<Duration>) -> f64 {
-    times.sort_unstable();
-    times[times.len() / 2].as_secs_f64() * 1e3
-}
-
 /// One contender. Measured alone in a child process: its memory after a first load, its load
 /// time, gets per second. Its durable sets are measured in turns with the others.
 trait Contender: Sized {
@@ -395,7 +390,7 @@ fn measure<C: Contender>(path: &Path, size: usize) -> Value {
         "keys": size,
         "fsync": C::FSYNC,
         "gets_per_second": gets_per_second,
-        "load_ms": median(loads),
+        "load_ms": percentiles(loads).0,
         "peak_bytes": peak.saturating_sub(base),
         "resident_bytes": loaded.saturating_sub(base),
         "file_bytes": fs::metadata(path).unwrap().len(),

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use tokio::task::{JoinError, spawn_blocking};
 
 use crate::error::Error;
-use crate::kv::{FileStore, Kv};
+use crate::kv::{FileStore, Kv, from_json, to_json};
 use crate::options::Options;
 
 /// The calls of [`Kv`] as `async fn`, for tokio: file I/O runs on tokio's blocking pool, so a
@@ -73,14 +73,7 @@ impl AsyncKv {
 
     /// The value under `key`, converted to `T`; an error if it does not convert.
     pub async fn get_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
-        self.get(key)
-            .await
-            .map(T::deserialize)
-            .transpose()
-            .map_err(|source| Error::Value {
-                key: key.to_owned(),
-                source,
-            })
+        from_json(key, self.get(key).await.as_ref())
     }
 
     /// Whether `key` exists.
@@ -123,10 +116,8 @@ impl AsyncKv {
         value: &T,
     ) -> Result<(), Error> {
         let key = key.into();
-        match serde_json::to_value(value) {
-            Ok(value) => self.set(key, value).await,
-            Err(source) => Err(Error::Value { key, source }),
-        }
+        let value = to_json(&key, value)?;
+        self.set(key, value).await
     }
 
     /// Sets `key` to the current time in whole unix seconds, durably, and returns that time.

@@ -57,7 +57,7 @@ impl Error {
                 source,
             },
             kv_core::Error::Rejected(r) => Self::Rejected(r),
-            // The core's error is non-exhaustive; a new variant reads as a refusal.
+            // The core's error is non-exhaustive; a new variant reads as a failed write.
             other => Self::Io(FileError::new(
                 Op::Write,
                 path,

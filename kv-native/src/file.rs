@@ -56,10 +56,7 @@ impl FilePersist {
 /// Makes `path` absolute, through symbolic links, so that a rename replaces the file the user
 /// meant rather than a link to it, and so that a later change of directory changes nothing.
 fn resolve(path: &Path) -> Result<Target, Error> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     let Some(name) = path.file_name() else {
         let e = io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file");
         return Err(FileError::new(Op::Read, path, e).into());
@@ -88,19 +85,29 @@ fn resolve(path: &Path) -> Result<Target, Error> {
 /// Creates `dir` and any missing parents, durably: each new directory's entry is synced in
 /// its parent, so a store written into it cannot vanish with it after a power loss.
 fn create_dirs(dir: &Path) -> Result<(), FileError> {
-    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+    // A relative path's ancestors end in "", which is "." and exists: stop there, so that
+    // "." is synced once, as the parent of the first missing directory.
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
     fs::create_dir_all(dir).map_err(|e| FileError::new(Op::CreateDir, dir, e))?;
     for created in missing.iter().rev() {
-        let parent = match created.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        replace::sync_dir(parent, None).map_err(|e| FileError::new(Op::CreateDir, *created, e))?;
+        replace::sync_dir(parent_dir(created), None)
+            .map_err(|e| FileError::new(Op::CreateDir, *created, e))?;
     }
     Ok(())
+}
+
+/// The directory `path` is in: its parent, or "." for a bare file name.
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 impl Persist for FilePersist {

@@ -75,14 +75,7 @@ impl Kv {
 
     /// The value under `key`, converted to `T`; an error if it does not convert.
     pub fn get_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
-        self.store()
-            .get(key)
-            .map(T::deserialize)
-            .transpose()
-            .map_err(|source| Error::Value {
-                key: key.to_owned(),
-                source,
-            })
+        from_json(key, self.store().get(key))
     }
 
     /// Whether `key` exists.
@@ -128,10 +121,8 @@ impl Kv {
         value: &T,
     ) -> Result<(), Error> {
         let key = key.into();
-        match serde_json::to_value(value) {
-            Ok(value) => self.set(key, value),
-            Err(source) => Err(Error::Value { key, source }),
-        }
+        let value = to_json(&key, value)?;
+        self.set(key, value)
     }
 
     /// Sets `key` to the current time in whole unix seconds, durably, and returns that time.
@@ -283,4 +274,26 @@ fn finish<T>(
         Ok(result) => result.map_err(|e| Error::from_core(e, path)),
         Err(NotReady) => Err(Error::Incomplete),
     }
+}
+
+/// The value under `key` converted to `T`: what `get_as` returns, blocking or async.
+pub(crate) fn from_json<T: DeserializeOwned>(
+    key: &str,
+    value: Option<&Value>,
+) -> Result<Option<T>, Error> {
+    value
+        .map(T::deserialize)
+        .transpose()
+        .map_err(|source| Error::Value {
+            key: key.to_owned(),
+            source,
+        })
+}
+
+/// `value` as the JSON `set_as` stores under `key`.
+pub(crate) fn to_json<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<Value, Error> {
+    serde_json::to_value(value).map_err(|source| Error::Value {
+        key: key.to_owned(),
+        source,
+    })
 }

@@ -62,26 +62,24 @@ impl Target {
         self.dir.join(name)
     }
 
-    /// Removes every temporary file a crashed writer left next to the store file; returns how
-    /// many. Their contents are never looked at: an unfinished write is not promoted.
+    /// Removes every temporary file a crashed writer left next to the store file. Their contents are never looked at: an unfinished write is not promoted.
     ///
     /// Only the lock holder calls this, so no live writer's temporary file is removed.
-    pub(crate) fn remove_leftovers(&self) -> Result<usize, FileError> {
+    pub(crate) fn remove_leftovers(&self) -> Result<(), FileError> {
         let entries = fs::read_dir(&self.dir)
             .map_err(|e| FileError::new(Op::RemoveLeftover, &self.dir, e))?;
-        let mut removed = 0;
         for entry in entries {
             let entry = entry.map_err(|e| FileError::new(Op::RemoveLeftover, &self.dir, e))?;
             if self.is_temp_name(&entry.file_name()) {
                 let path = entry.path();
                 match fs::remove_file(&path) {
-                    Ok(()) => removed += 1,
+                    Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                     Err(e) => return Err(FileError::new(Op::RemoveLeftover, path, e)),
                 }
             }
         }
-        Ok(removed)
+        Ok(())
     }
 }
 

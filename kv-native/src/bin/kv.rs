@@ -96,6 +96,13 @@ struct Failure {
 }
 
 impl Failure {
+    fn io(message: String) -> Self {
+        Self {
+            status: status::IO,
+            message,
+        }
+    }
+
     fn usage(message: impl Into<String>) -> Self {
         Self {
             status: status::USAGE,
@@ -279,10 +286,7 @@ fn read_object(source: &str) -> Result<kv_native::Map<String, Value>, Failure> {
     } else {
         std::fs::read_to_string(source).map(|t| text = t)
     };
-    read.map_err(|e| Failure {
-        status: status::IO,
-        message: format!("could not read {source}: {e}"),
-    })?;
+    read.map_err(|e| Failure::io(format!("could not read {source}: {e}")))?;
     match serde_json::from_str(&text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Failure::usage(format!(
@@ -298,45 +302,36 @@ fn export(kv: &Kv) -> Result<(), Failure> {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => b"{}\n".to_vec(),
         Err(e) => {
-            return Err(Failure {
-                status: status::IO,
-                message: format!("could not read {}: {e}", kv.path().display()),
-            });
+            return Err(Failure::io(format!(
+                "could not read {}: {e}",
+                kv.path().display()
+            )));
         }
     };
-    let mut out = io::stdout().lock();
-    match out.write_all(&bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure {
-            status: status::IO,
-            message: format!("could not write to stdout: {e}"),
-        }),
-        _ => Ok(()),
-    }
+    write_stdout(&bytes)
 }
 
 fn print_json(value: &Value, pretty: bool) -> Result<(), Failure> {
-    let text = if pretty {
-        serde_json::to_string_pretty(value)
+    // `{:#}` is serde_json's pretty form; a `Value` always serializes.
+    print(&if pretty {
+        format!("{value:#}")
     } else {
-        serde_json::to_string(value)
-    };
-    match text {
-        Ok(text) => print(&text),
-        Err(e) => Err(Failure {
-            status: status::IO,
-            message: e.to_string(),
-        }),
-    }
+        value.to_string()
+    })
 }
 
-/// Prints `text` and a newline; a closed stdout (`kv list | head`) is not an error.
+/// Prints `text` and a newline.
 fn print(text: &str) -> Result<(), Failure> {
+    write_stdout(format!("{text}\n").as_bytes())
+}
+
+/// Writes `bytes` to stdout; a closed stdout (`kv list | head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     let mut out = io::stdout().lock();
-    match writeln!(out, "{text}").and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure {
-            status: status::IO,
-            message: format!("could not write to stdout: {e}"),
-        }),
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(Failure::io(format!("could not write to stdout: {e}")))
+        }
         _ => Ok(()),
     }
 }
