@@ -121,7 +121,8 @@ async function add(id) {
       const first = await kv.get(id);
       say(typeof first === "number" ? `Already seen ${id}, ${ago(first)}.` : `Already seen ${id}.`);
     }
-    await render(isNew ? new Set([id]) : undefined);
+    // A second sighting changes nothing in the store, so there is nothing to redraw.
+    if (isNew) await render(new Set([id]));
     return true;
   } catch (err) {
     sayError(`remember ${id}`, err);

@@ -34,7 +34,7 @@ const MIME = {
 };
 
 /** Maps a request path to a file under `root`, or null when it would leave the root. */
-export function resolvePath(root, urlPath) {
+function resolvePath(root, urlPath) {
   let decoded;
   try {
     decoded = decodeURIComponent(urlPath);
@@ -48,15 +48,17 @@ export function resolvePath(root, urlPath) {
 }
 
 async function handle(root, req, res) {
+  // Every reload must see the package just rebuilt, and the benchmark must measure it cold.
+  res.setHeader("cache-control", "no-store");
   const send = (status, body) => {
-    res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+    res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
     res.end(body);
   };
   if (req.method !== "GET" && req.method !== "HEAD") return send(405, "method not allowed\n");
 
   const { pathname } = new URL(req.url, "http://localhost");
   if (pathname === "/") {
-    res.writeHead(302, { location: "/www/", "cache-control": "no-store" });
+    res.writeHead(302, { location: "/www/" });
     return res.end();
   }
   let file = resolvePath(root, pathname);
@@ -66,7 +68,7 @@ async function handle(root, req, res) {
   if (info?.isDirectory()) {
     // Relative links in an index page only work if the directory URL ends with a slash.
     if (!pathname.endsWith("/")) {
-      res.writeHead(301, { location: pathname + "/", "cache-control": "no-store" });
+      res.writeHead(301, { location: pathname + "/" });
       return res.end();
     }
     file = join(file, "index.html");
@@ -77,8 +79,6 @@ async function handle(root, req, res) {
   res.writeHead(200, {
     "content-type": MIME[extname(file).toLowerCase()] ?? "application/octet-stream",
     "content-length": info.size,
-    // Every reload must see the package just rebuilt, and the benchmark must measure it cold.
-    "cache-control": "no-store",
     // Cross-origin isolation buys the benchmark 5 µs timers instead of 100 µs ones; every
     // resource here is same-origin, so nothing else changes.
     "cross-origin-opener-policy": "same-origin",

@@ -13,12 +13,12 @@ import { chromium } from "playwright-core";
 import { start } from "../../www/serve.mjs";
 
 export const REPO = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-export const ARTIFACTS = join(REPO, "target", "browser-artifacts");
-export const EXECUTABLE = process.env.CHROMIUM || "/usr/bin/chromium";
+const ARTIFACTS = join(REPO, "target", "browser-artifacts");
+const EXECUTABLE = process.env.CHROMIUM || "/usr/bin/chromium";
 
 // Quiet and self-contained: no sandbox (we run as root in a container), no GPU, and none of
 // the background traffic a fresh profile would otherwise try to send off the machine.
-export const FLAGS = [
+const FLAGS = [
   "--headless=new",
   "--no-sandbox",
   "--disable-gpu",

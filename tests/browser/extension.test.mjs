@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { build } from "../../www/extension/build.mjs";
 import { artifactPath, launchProfile, serve, tempProfile } from "./browser.mjs";
+// The popup shares the demo page's markup (input, list, status), so the demo's helpers drive it.
+import { addId, demoReady, listedIds } from "./demo-page.mjs";
 
 let server;
 let extension;
@@ -29,11 +31,11 @@ async function worker(context) {
 async function openPopup(context, extensionId) {
   const page = await context.newPage();
   await page.goto(`chrome-extension://${extensionId}/popup.html`);
-  await page.waitForSelector('body[data-state="ready"]', { timeout: 15_000 });
+  await demoReady(page);
   return page;
 }
 
-const popupIds = (page) => page.$$eval("#list li", (lis) => lis.map((li) => li.dataset.id).sort());
+const popupIds = async (page) => (await listedIds(page)).sort();
 
 // Reads every record of every IndexedDB database the worker can see, whatever the package's
 // layout, to show that the IDs really are in IndexedDB and not only in memory.
@@ -80,9 +82,7 @@ test("the extension's worker keeps seen IDs in IndexedDB, the popup lists, delet
 
     const popup = await openPopup(context, extensionId);
     assert.deepEqual(await popupIds(popup), [visited, "id-1", "id-2"].sort());
-    await popup.fill("#id-input", "from-popup");
-    await popup.press("#id-input", "Enter");
-    await popup.waitForSelector('#list li[data-id="from-popup"]');
+    await addId(popup, "from-popup");
     await popup.locator("body").screenshot({ path: await artifactPath("extension-popup.png") });
 
     // A row's Delete button forgets that one ID, in the worker's store too.

@@ -6,11 +6,10 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { test } from "node:test";
-import { REPO } from "./browser.mjs";
-import { start } from "../../www/serve.mjs";
+import { REPO, serve } from "./browser.mjs";
 
 test("a busy port makes the server fall back to a free one and print the URL it uses", async () => {
-  const busy = await start({ port: 0 });
+  const busy = await serve();
   const port = new URL(busy.url).port;
   const child = spawn(process.execPath, [join(REPO, "www", "serve.mjs"), "--port", port, "--open", "/www/"], {
     stdio: ["ignore", "pipe", "pipe"],

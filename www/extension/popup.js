@@ -40,7 +40,9 @@ function item({ id, firstSeen }) {
     ask({ type: "forget", id })
       .then((existed) => {
         say(existed ? `Deleted ${id}.` : `${id} was already gone.`);
-        return refresh();
+        // A delete that found nothing changes nothing, so no "changed" message will redraw
+        // this stale row: redraw here.
+        if (!existed) return refresh();
       })
       .catch((err) => {
         forget.disabled = false;
@@ -70,7 +72,6 @@ $("add").addEventListener("submit", (ev) => {
     .then((isNew) => {
       say(isNew ? `Remembered ${id}.` : `Already seen ${id}.`);
       $("id-input").value = "";
-      return refresh();
     })
     .catch(report(`remember ${id}`));
 });
@@ -79,12 +80,12 @@ $("clear").addEventListener("click", () => {
   ask({ type: "clear" })
     .then(() => {
       say("Cleared.");
-      return refresh();
     })
     .catch(report("clear"));
 });
 
-// Pages seen while the popup is open show up at once.
+// The worker announces every change to its store, this popup's own requests included: the
+// one place the list is redrawn after a change.
 chrome.runtime.onMessage.addListener((msg) => {
   if (msg?.type === "changed") refresh().catch(report("refresh"));
 });
