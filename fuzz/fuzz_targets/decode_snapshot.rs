@@ -4,7 +4,7 @@
 
 use core::convert::Infallible;
 
-use kv_core::{Commit, ErrorKind, ManualClock, Persist, Store, Stored, block_on};
+use kv_core::{Commit, Json, ErrorKind, ManualClock, Persist, Store, Stored, block_on};
 use libfuzzer_sys::fuzz_target;
 
 /// A snapshot adapter over bytes in memory.
@@ -17,7 +17,7 @@ impl Persist for Bytes {
         Ok(Stored::Snapshot(self.0.clone()))
     }
 
-    async fn commit(&mut self, commit: &Commit<'_>) -> Result<(), Infallible> {
+    async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), Infallible> {
         self.0 = commit.snapshot();
         Ok(())
     }

@@ -10,12 +10,14 @@ use serde_json::Value;
 use smol_str::SmolStr;
 
 use crate::error::Corrupt;
+use crate::json::InvalidJson;
 use crate::transaction::Staged;
+use crate::value::Json;
 
 /// The store's contents in memory. Keys are `SmolStr`: typical keys (IDs, names) fit in its
 /// 24 bytes without a heap allocation of their own, which keeps a store of a hundred thousand
 /// seen-IDs near the size of its file.
-pub(crate) type Entries = HashMap<SmolStr, Value>;
+pub(crate) type Entries<V> = HashMap<SmolStr, V>;
 
 /// Keys that begin with this prefix (U+0000) belong to the format, not to users: a later
 /// version keeps per-key metadata under them. Writing one is rejected; finding one in
@@ -34,8 +36,12 @@ pub fn decode_value(key: &str, bytes: &[u8]) -> Result<Value, Corrupt> {
 
 /// Encodes `base` with `staged` applied over it (after erasing `base` if `clear`): one JSON
 /// object, keys in ascending byte order, then a newline. The same map gives the same bytes.
-pub(crate) fn encode_snapshot(base: &Entries, staged: &Staged, clear: bool) -> Vec<u8> {
-    let mut entries: Vec<(&str, &Value)> = Vec::with_capacity(base.len() + staged.len());
+pub(crate) fn encode_snapshot<V: Json>(
+    base: &Entries<V>,
+    staged: &Staged<V>,
+    clear: bool,
+) -> Vec<u8> {
+    let mut entries: Vec<(&str, &V)> = Vec::with_capacity(base.len() + staged.len());
     if !clear {
         entries.extend(
             base.iter()
@@ -50,9 +56,14 @@ pub(crate) fn encode_snapshot(base: &Entries, staged: &Staged, clear: bool) -> V
     );
     entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
-    let mut out = serde_json::to_vec(&Sorted(&entries)).expect("JSON values always serialize");
+    let mut out = V::encode_object(&entries);
     out.push(b'\n');
     out
+}
+
+/// One JSON object of `entries`, in the order given, serialized in one pass.
+pub(crate) fn encode_sorted(entries: &[(&str, &Value)]) -> Vec<u8> {
+    serde_json::to_vec(&Sorted(entries)).expect("JSON values always serialize")
 }
 
 struct Sorted<'a>(&'a [(&'a str, &'a Value)]);
@@ -69,23 +80,25 @@ impl Serialize for Sorted<'_> {
 
 /// Decodes a snapshot. Anything but one JSON object, or a key in the reserved namespace, is
 /// [`Corrupt`], with the line and column where decoding stopped.
-pub(crate) fn decode_snapshot(bytes: &[u8]) -> Result<Entries, Corrupt> {
+pub(crate) fn decode_snapshot<V: Json>(bytes: &[u8]) -> Result<Entries<V>, Corrupt> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => return Err(Corrupt::new(None, "empty: no JSON object (truncated?)")),
         Some(b'{') => {}
         Some(_) => return Err(Corrupt::new(None, "the top level is not a JSON object")),
     }
-    let map: Entries = serde_json::from_slice(bytes).map_err(|e| Corrupt::from_json(None, &e))?;
+    let map = V::decode_object(bytes)?;
     reject_reserved(map.keys().map(SmolStr::as_str))?;
     Ok(map)
 }
 
 /// Decodes one record per key.
-pub(crate) fn decode_records(records: Vec<(String, Vec<u8>)>) -> Result<Entries, Corrupt> {
+pub(crate) fn decode_records<V: Json>(
+    records: Vec<(String, Vec<u8>)>,
+) -> Result<Entries<V>, Corrupt> {
     reject_reserved(records.iter().map(|(k, _)| k.as_str()))?;
     let mut map = Entries::with_capacity(records.len());
     for (key, bytes) in records {
-        let value = decode_value(&key, &bytes)?;
+        let value = V::decode(Some(&key), &bytes)?;
         map.insert(key.into(), value);
     }
     Ok(map)
@@ -111,7 +124,28 @@ impl Corrupt {
         }
     }
 
-    fn from_json(key: Option<&str>, error: &serde_json::Error) -> Self {
+    /// Text the JSON scanner refused, at the line and column of `error.offset` in `text`.
+    pub(crate) fn from_invalid(key: Option<&str>, text: &str, error: InvalidJson) -> Self {
+        let before = &text.as_bytes()[..error.offset.min(text.len())];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = before.len()
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+        Self {
+            key: key.map(ToString::to_string),
+            line,
+            column: column + 1,
+            reason: if error.eof {
+                alloc::format!("{} (truncated?)", error.reason)
+            } else {
+                error.reason.to_string()
+            },
+        }
+    }
+
+    pub(crate) fn from_json(key: Option<&str>, error: &serde_json::Error) -> Self {
         let message = error.to_string();
         // serde_json appends the position to its message; it is kept in fields instead.
         let reason = match message.rsplit_once(" at line ") {

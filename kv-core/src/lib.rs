@@ -29,20 +29,24 @@ mod block_on;
 mod clock;
 mod codec;
 mod error;
+mod json;
 mod limits;
 mod memory;
 mod persist;
 mod store;
 mod transaction;
+mod value;
 
 pub use block_on::{NotReady, block_on};
 pub use clock::{Clock, ManualClock};
 pub use codec::{RESERVED_PREFIX, decode_value, encode_value};
 pub use error::{Corrupt, Error, ErrorKind, Rejected};
+pub use json::{InvalidJson, JsonText};
 pub use limits::{Limit, LimitExceeded, Limits};
 pub use memory::MemoryPersist;
 pub use persist::{Change, Commit, Persist, StorageError, StorageErrorKind, Stored};
 pub use store::Store;
 pub use transaction::Transaction;
+pub use value::Json;
 
 pub use serde_json::{Map, Value};

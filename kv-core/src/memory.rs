@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 use core::convert::Infallible;
 
 use crate::persist::{Change, Commit, Persist, Stored};
+use crate::value::Json;
 
 /// Storage in memory: nothing survives the process. For tests, and for hosts that have no
 /// storage at all.
@@ -46,7 +47,7 @@ impl Persist for MemoryPersist {
         ))
     }
 
-    async fn commit(&mut self, commit: &Commit<'_>) -> Result<(), Infallible> {
+    async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), Infallible> {
         if commit.clears() {
             self.records.clear();
         }

@@ -4,8 +4,11 @@ use core::convert::Infallible;
 use core::fmt;
 use core::future::Future;
 
+use serde_json::Value;
+
 use crate::codec::{self, Entries};
 use crate::transaction::Staged;
+use crate::value::Json;
 
 /// Storage supplied by the host: a file, IndexedDB, `localStorage`, memory.
 ///
@@ -36,7 +39,13 @@ pub trait Persist {
     fn load(&mut self) -> impl Future<Output = Result<Stored, Self::Error>>;
 
     /// Makes `commit` durable, all of it or none of it (see the trait's contract).
-    fn commit(&mut self, commit: &Commit<'_>) -> impl Future<Output = Result<(), Self::Error>>;
+    ///
+    /// Generic over how the store holds values ([`Json`]); an adapter only moves the encoded
+    /// bytes `commit` hands it, whichever it is.
+    fn commit(
+        &mut self,
+        commit: &Commit<'_, impl Json>,
+    ) -> impl Future<Output = Result<(), Self::Error>>;
 }
 
 /// What [`Persist::load`] found.
@@ -80,13 +89,13 @@ impl<'a> Change<'a> {
 ///
 /// If [`clears`](Self::clears) is true, every stored key is erased first; then each of
 /// [`changes`](Self::changes) applies. Each key appears at most once, in ascending byte order.
-pub struct Commit<'a> {
+pub struct Commit<'a, V = Value> {
     pub(crate) clear: bool,
-    pub(crate) staged: &'a Staged,
-    pub(crate) base: &'a Entries,
+    pub(crate) staged: &'a Staged<V>,
+    pub(crate) base: &'a Entries<V>,
 }
 
-impl Commit<'_> {
+impl<V: Json> Commit<'_, V> {
     /// Whether storage is erased before the changes apply.
     pub fn clears(&self) -> bool {
         self.clear
@@ -124,7 +133,7 @@ impl Commit<'_> {
     }
 }
 
-impl fmt::Debug for Commit<'_> {
+impl<V: Json> fmt::Debug for Commit<'_, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Commit")
             .field("clear", &self.clear)

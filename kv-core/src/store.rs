@@ -8,23 +8,25 @@ use crate::error::{Corrupt, Error};
 use crate::limits::Limits;
 use crate::persist::{Change, Commit, Persist, Stored};
 use crate::transaction::Transaction;
+use crate::value::Json;
 
-/// A persistent map from string keys to JSON values.
+/// A persistent map from string keys to JSON values, held as `V`: parsed [`Value`]s by
+/// default, or [`JsonText`](crate::JsonText) (see [`Json`]).
 ///
 /// Reads are served from memory. Every write is made durable through [`Persist`] first and
 /// becomes visible second: when a write returns an error, memory still equals what storage
 /// holds, and nothing is half-applied.
 #[derive(Debug)]
-pub struct Store<P, C> {
+pub struct Store<P, C, V = Value> {
     /// Invariant: equal to what `persist` holds, decoded. Changed only after a commit
     /// succeeded (`Store::commit`), or to mirror another writer's commit (`Store::observe`).
-    map: Entries,
+    map: Entries<V>,
     persist: P,
     clock: C,
     limits: Limits,
 }
 
-impl<P: Persist, C: Clock> Store<P, C> {
+impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
     /// Opens the store `persist` holds, with the default [`Limits`].
     pub async fn open(persist: P, clock: C) -> Result<Self, Error<P::Error>> {
         Self::open_with_limits(persist, clock, Limits::default()).await
@@ -48,12 +50,12 @@ impl<P: Persist, C: Clock> Store<P, C> {
     }
 
     /// The value under `key`.
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub fn get(&self, key: &str) -> Option<&V> {
         self.map.get(key)
     }
 
     /// The value under `key`, or `fallback` if there is none.
-    pub fn get_or(&self, key: &str, fallback: Value) -> Value {
+    pub fn get_or(&self, key: &str, fallback: V) -> V {
         self.map.get(key).cloned().unwrap_or(fallback)
     }
 
@@ -78,21 +80,13 @@ impl<P: Persist, C: Clock> Store<P, C> {
     }
 
     /// Every value, in no particular order.
-    pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> + '_ {
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &V> + '_ {
         self.map.values()
     }
 
     /// Every key with its value, in no particular order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> + '_ {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &V)> + '_ {
         self.map.iter().map(|(k, v)| (k.as_str(), v))
-    }
-
-    /// A copy of the whole store, keys in ascending order.
-    pub fn get_all(&self) -> Map<String, Value> {
-        self.map
-            .iter()
-            .map(|(k, v)| (String::from(k.as_str()), v.clone()))
-            .collect()
     }
 
     /// The whole store encoded as one snapshot, exactly as a snapshot adapter stores it.
@@ -121,11 +115,7 @@ impl<P: Persist, C: Clock> Store<P, C> {
     }
 
     /// Sets `key` to `value`.
-    pub async fn set(
-        &mut self,
-        key: impl Into<String>,
-        value: Value,
-    ) -> Result<(), Error<P::Error>> {
+    pub async fn set(&mut self, key: impl Into<String>, value: V) -> Result<(), Error<P::Error>> {
         self.transaction(|tx| Ok(tx.set(key, value)?)).await
     }
 
@@ -138,7 +128,7 @@ impl<P: Persist, C: Clock> Store<P, C> {
     pub async fn set_if_absent(
         &mut self,
         key: impl Into<String>,
-        value: Value,
+        value: V,
     ) -> Result<bool, Error<P::Error>> {
         self.transaction(|tx| Ok(tx.set_if_absent(key, value)?))
             .await
@@ -152,7 +142,7 @@ impl<P: Persist, C: Clock> Store<P, C> {
         key: impl Into<String>,
     ) -> Result<bool, Error<P::Error>> {
         self.transaction(|tx| {
-            let now = Value::from(tx.now());
+            let now = V::from_seconds(tx.now());
             Ok(tx.set_if_absent(key, now)?)
         })
         .await
@@ -175,7 +165,7 @@ impl<P: Persist, C: Clock> Store<P, C> {
     /// Sets every key to its value, in one commit: all of them or none.
     pub async fn set_many<K: Into<String>>(
         &mut self,
-        entries: impl IntoIterator<Item = (K, Value)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Result<(), Error<P::Error>> {
         self.transaction(|tx| {
             for (key, value) in entries {
@@ -200,8 +190,8 @@ impl<P: Persist, C: Clock> Store<P, C> {
     pub async fn update(
         &mut self,
         key: impl Into<String>,
-        f: impl FnOnce(Option<&Value>) -> Option<Value>,
-    ) -> Result<Option<Value>, Error<P::Error>> {
+        f: impl FnOnce(Option<&V>) -> Option<V>,
+    ) -> Result<Option<V>, Error<P::Error>> {
         let key = key.into();
         self.transaction(|tx| match f(tx.get(&key)) {
             Some(value) => {
@@ -235,7 +225,7 @@ impl<P: Persist, C: Clock> Store<P, C> {
     /// ```
     pub async fn transaction<R, E>(
         &mut self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<R, E>,
+        f: impl FnOnce(&mut Transaction<'_, V>) -> Result<R, E>,
     ) -> Result<R, E>
     where
         E: From<Error<P::Error>>,
@@ -282,7 +272,7 @@ impl<P: Persist, C: Clock> Store<P, C> {
         let mut decoded = alloc::vec::Vec::new();
         for change in changes {
             decoded.push(match change {
-                Change::Put { key, value } => (key, Some(codec::decode_value(key, value)?)),
+                Change::Put { key, value } => (key, Some(V::decode(Some(key), value)?)),
                 Change::Delete { key } => (key, None),
             });
         }
@@ -306,7 +296,17 @@ impl<P: Persist, C: Clock> Store<P, C> {
     }
 }
 
-fn decode(stored: Stored) -> Result<Entries, Corrupt> {
+impl<P: Persist, C: Clock> Store<P, C, Value> {
+    /// A copy of the whole store, keys in ascending order.
+    pub fn get_all(&self) -> Map<String, Value> {
+        self.map
+            .iter()
+            .map(|(k, v)| (String::from(k.as_str()), v.clone()))
+            .collect()
+    }
+}
+
+fn decode<V: Json>(stored: Stored) -> Result<Entries<V>, Corrupt> {
     match stored {
         Stored::Nothing => Ok(Entries::new()),
         Stored::Snapshot(bytes) => codec::decode_snapshot(&bytes),

@@ -4,14 +4,15 @@ use alloc::vec::Vec;
 
 use serde_json::Value;
 
-use crate::codec::{Entries, RESERVED_PREFIX, encode_value};
+use crate::codec::{Entries, RESERVED_PREFIX};
 use crate::error::Rejected;
 use crate::limits::Limits;
+use crate::value::Json;
 
 /// Changes staged by one write call, in ascending key order: `Some((value, encoded))` to set,
 /// `None` to delete. Each value is encoded once, when staged, so limits are checked on the
 /// exact bytes that storage receives.
-pub(crate) type Staged = BTreeMap<String, Option<(Value, Vec<u8>)>>;
+pub(crate) type Staged<V> = BTreeMap<String, Option<(V, Vec<u8>)>>;
 
 /// Several changes that commit together, or not at all: see
 /// [`Store::transaction`](crate::Store::transaction).
@@ -19,16 +20,16 @@ pub(crate) type Staged = BTreeMap<String, Option<(Value, Vec<u8>)>>;
 /// Reads through a transaction see its own staged writes. Every write is checked against the
 /// store's limits as it is staged; the entry count is checked once, at commit.
 #[derive(Debug)]
-pub struct Transaction<'a> {
-    base: &'a Entries,
+pub struct Transaction<'a, V = Value> {
+    base: &'a Entries<V>,
     limits: &'a Limits,
     now: u64,
     pub(crate) clear: bool,
-    pub(crate) staged: Staged,
+    pub(crate) staged: Staged<V>,
 }
 
-impl<'a> Transaction<'a> {
-    pub(crate) fn new(base: &'a Entries, limits: &'a Limits, now: u64) -> Self {
+impl<'a, V: Json> Transaction<'a, V> {
+    pub(crate) fn new(base: &'a Entries<V>, limits: &'a Limits, now: u64) -> Self {
         Self {
             base,
             limits,
@@ -39,7 +40,7 @@ impl<'a> Transaction<'a> {
     }
 
     /// The value under `key`, as this transaction leaves it.
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub fn get(&self, key: &str) -> Option<&V> {
         match self.staged.get(key) {
             Some(staged) => staged.as_ref().map(|(value, _)| value),
             None if self.clear => None,
@@ -59,13 +60,13 @@ impl<'a> Transaction<'a> {
     }
 
     /// Sets `key` to `value`.
-    pub fn set(&mut self, key: impl Into<String>, value: Value) -> Result<(), Rejected> {
+    pub fn set(&mut self, key: impl Into<String>, value: V) -> Result<(), Rejected> {
         let key = key.into();
         if key.starts_with(RESERVED_PREFIX) {
             return Err(Rejected::ReservedKey(key));
         }
         self.limits.check_key(&key)?;
-        let encoded = encode_value(&value);
+        let encoded = value.encode();
         self.limits.check_value(&encoded)?;
         self.staged.insert(key, Some((value, encoded)));
         Ok(())
@@ -73,16 +74,12 @@ impl<'a> Transaction<'a> {
 
     /// Sets `key` to the current time in whole unix seconds, and returns that time.
     pub fn touch(&mut self, key: impl Into<String>) -> Result<u64, Rejected> {
-        self.set(key, Value::from(self.now))?;
+        self.set(key, V::from_seconds(self.now))?;
         Ok(self.now)
     }
 
     /// Sets `key` to `value` unless it exists; returns whether it was set.
-    pub fn set_if_absent(
-        &mut self,
-        key: impl Into<String>,
-        value: Value,
-    ) -> Result<bool, Rejected> {
+    pub fn set_if_absent(&mut self, key: impl Into<String>, value: V) -> Result<bool, Rejected> {
         let key = key.into();
         if self.contains(&key) {
             return Ok(false);

@@ -3,7 +3,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::Path;
 
-use kv_core::{Commit, Persist, Stored};
+use kv_core::{Commit, Json, Persist, Stored};
 
 use crate::error::{Error, FileError, Op};
 use crate::fault::Hook;
@@ -121,7 +121,7 @@ impl Persist for FilePersist {
         }
     }
 
-    async fn commit(&mut self, commit: &Commit<'_>) -> Result<(), FileError> {
+    async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), FileError> {
         let bytes = commit.snapshot();
         replace::replace(&self.target, &bytes, self.new_mode, self.hook.as_ref())
     }

@@ -1,8 +1,11 @@
 //! One write, owned: what the mirror stages and the backend then writes.
 
-use std::fmt;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
 
-use kv_core::{Change, Commit, Persist, StorageError, StorageErrorKind, Stored};
+use kv_core::{Change, Commit, Json, Persist, StorageError, StorageErrorKind, Stored};
 
 /// Everything one write changes, as [`Commit`] hands it over, but owned: it outlives the
 /// borrow of the store that staged it, so storage can be written with no borrow held.
@@ -16,7 +19,7 @@ pub(crate) struct Batch {
 
 impl Batch {
     /// The owned form of `commit`.
-    pub(crate) fn of(commit: &Commit<'_>) -> Self {
+    pub(crate) fn of(commit: &Commit<'_, impl Json>) -> Self {
         let changes = commit
             .changes()
             .map(|change| match change {
@@ -80,7 +83,7 @@ impl Persist for Stage {
         Ok(self.loaded.take().unwrap_or(Stored::Nothing))
     }
 
-    async fn commit(&mut self, commit: &Commit<'_>) -> Result<(), Staged> {
+    async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), Staged> {
         Err(Staged(Batch::of(commit)))
     }
 }
@@ -96,7 +99,7 @@ impl fmt::Display for Staged {
     }
 }
 
-impl std::error::Error for Staged {}
+impl core::error::Error for Staged {}
 
 impl StorageError for Staged {
     fn kind(&self) -> StorageErrorKind {

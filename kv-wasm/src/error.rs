@@ -1,6 +1,8 @@
 //! Errors as JS sees them: `Error` objects whose `name` tells them apart.
 
-use std::fmt;
+use alloc::string::String;
+use alloc::string::ToString;
+use core::fmt;
 
 use kv_core::{Error, ErrorKind, StorageError, StorageErrorKind};
 use wasm_bindgen::{JsCast, JsValue};
@@ -80,7 +82,7 @@ impl BrowserError {
         };
         Self::Failed {
             kind,
-            message: format!("{what}: {name}: {message}"),
+            message: alloc::format!("{what}: {name}: {message}"),
         }
     }
 
@@ -105,7 +107,7 @@ impl fmt::Display for BrowserError {
     }
 }
 
-impl std::error::Error for BrowserError {}
+impl core::error::Error for BrowserError {}
 
 impl StorageError for BrowserError {
     fn kind(&self) -> StorageErrorKind {
@@ -132,7 +134,7 @@ pub(crate) fn storage_error(error: &BrowserError) -> JsValue {
         ErrorName::CorruptData => "nothing was written; repair or clear the stored data",
         _ => "nothing was written; retry, or use another backend if this one cannot work here",
     };
-    js_error(name, &format!("{error}: {advice}"))
+    js_error(name, &alloc::format!("{error}: {advice}"))
 }
 
 /// The JS error for a failure the core reports; storage failures become [`storage_error`].
@@ -158,7 +160,7 @@ pub(crate) fn core_error<E: StorageError>(
                 }
                 _ => "nothing was written",
             };
-            js_error(name, &format!("{error}: {advice}"))
+            js_error(name, &alloc::format!("{error}: {advice}"))
         }
     }
 }

@@ -7,48 +7,44 @@
 //! [`Durability`] (strict unless asked otherwise), and it counts as done when the transaction
 //! completes, not when its requests succeed.
 
-use std::cell::RefCell;
-use std::future::Future;
-use std::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use js_sys::futures::JsFuture;
-use js_sys::{Array, Function, Object, Promise, Reflect};
-use kv_core::{Change, Commit, Persist, Stored};
+use js_sys::{Array, Promise};
+use kv_core::{Change, Commit, Json, JsonText, Persist, Stored};
 use wasm_bindgen::prelude::*;
-use web_sys::{Event, IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbRequest, IdbTransaction};
 
 use crate::error::BrowserError;
 use crate::remote;
 
-/// The one object store in every database.
-const RECORDS: &str = "records";
-
-#[wasm_bindgen]
-extern "C" {
-    type Global;
-
-    #[wasm_bindgen(method, getter, catch, js_name = indexedDB)]
-    fn indexed_db(this: &Global) -> Result<JsValue, JsValue>;
-
-    /// An `IDBDatabase`, for the `transaction` options that web-sys keeps behind its unstable
-    /// APIs (durability).
-    type Connection;
-
-    #[wasm_bindgen(method, catch, js_name = transaction)]
-    fn transaction_with_options(
-        this: &Connection,
-        store: &str,
-        mode: &str,
-        options: &Object,
-    ) -> Result<IdbTransaction, JsValue>;
-}
-
 #[wasm_bindgen(module = "/src/idb.js")]
 extern "C" {
-    /// Requests every change of `message` (a commit as [`remote`] announces it, as JSON text)
-    /// in `tx`; the promise resolves to the parsed message once `tx` completes.
-    #[wasm_bindgen(catch)]
-    fn commit(tx: &IdbTransaction, message: &str) -> Result<Promise, JsValue>;
+    /// One store's database, its connection and its transactions (see `idb.js`).
+    #[derive(Debug)]
+    type Idb;
+
+    /// `null` where this context has no IndexedDB.
+    #[wasm_bindgen(static_method_of = Idb)]
+    fn create(database: &str, durability: &str) -> Option<Idb>;
+
+    #[wasm_bindgen(method, getter)]
+    fn connected(this: &Idb) -> bool;
+
+    #[wasm_bindgen(method)]
+    fn connect(this: &Idb) -> Promise;
+
+    #[wasm_bindgen(method, js_name = close)]
+    fn disconnect(this: &Idb);
+
+    #[wasm_bindgen(method, js_name = load)]
+    fn load_all(this: &Idb) -> Promise;
+
+    #[wasm_bindgen(method, js_name = commit)]
+    fn commit_message(this: &Idb, message: &str) -> Promise;
+
+    #[wasm_bindgen(method, js_name = insertRaw)]
+    fn insert(this: &Idb, key: &str, value: &JsValue) -> Promise;
 }
 
 /// When a write to IndexedDB counts as done: the `durability` of its transaction.
@@ -88,13 +84,7 @@ impl Durability {
 /// context asks for a version change (which this connection then makes way for).
 #[derive(Debug)]
 pub struct IdbPersist {
-    database: String,
-    /// The options every `readwrite` transaction is begun with: its durability.
-    write_options: Object,
-    /// The open connection, `None` until one is needed or after it was lost.
-    connection: Rc<RefCell<Option<IdbDatabase>>>,
-    /// Forgets a connection on its `versionchange` and `close` events.
-    on_lost: Closure<dyn FnMut(Event)>,
+    js: Idb,
 }
 
 impl IdbPersist {
@@ -110,36 +100,15 @@ impl IdbPersist {
         name: &str,
         durability: Durability,
     ) -> Result<Self, BrowserError> {
-        let write_options = Object::new();
-        Reflect::set(
-            &write_options,
-            &"durability".into(),
-            &durability.as_str().into(),
-        )
-        .map_err(|e| BrowserError::from_js("opening the IndexedDB database", &e))?;
-        let connection = Rc::new(RefCell::new(None::<IdbDatabase>));
-        let lost = Rc::clone(&connection);
-        let on_lost = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
-            let Some(db) = event
-                .target()
-                .and_then(|t| t.dyn_into::<IdbDatabase>().ok())
-            else {
-                return;
-            };
-            db.close();
-            if let Ok(mut current) = lost.try_borrow_mut()
-                && current.as_ref() == Some(&db)
-            {
-                *current = None;
-            }
-        });
-        let persist = Self {
-            database: database_name(name),
-            write_options,
-            connection,
-            on_lost,
+        let Some(js) = Idb::create(&database_name(name), durability.as_str()) else {
+            return Err(BrowserError::unavailable(
+                "IndexedDB is not available in this context",
+            ));
         };
-        persist.connection().await?;
+        let persist = Self { js };
+        JsFuture::from(persist.js.connect())
+            .await
+            .map_err(|e| BrowserError::from_js("opening the IndexedDB database", &e))?;
         Ok(persist)
     }
 
@@ -150,33 +119,24 @@ impl IdbPersist {
 
     /// Whether a connection is open now; a write or load opens one if not.
     pub fn is_connected(&self) -> bool {
-        self.connection.borrow().is_some()
+        self.js.connected()
     }
 
     /// Closes the connection; the next call opens a new one.
     pub fn close(&self) {
-        if let Some(db) = self.connection.borrow_mut().take() {
-            forget(&db);
-        }
+        self.js.disconnect();
     }
 
     /// Reads every record.
     pub async fn load(&self) -> Result<Stored, BrowserError> {
-        let tx = self.transaction("readonly").await?;
-        let records = tx
-            .object_store(RECORDS)
+        let loaded = JsFuture::from(self.js.load_all())
+            .await
             .map_err(|e| BrowserError::from_js("reading IndexedDB", &e))?;
-        let keys = records
-            .get_all_keys()
-            .map_err(|e| BrowserError::from_js("reading IndexedDB", &e))?;
-        let values = records
-            .get_all()
-            .map_err(|e| BrowserError::from_js("reading IndexedDB", &e))?;
-        // Both requests are made before either is awaited: the transaction ends once it has
-        // no requests left.
-        let (keys, values) = (settle(&keys), settle(&values));
-        let keys: Array = keys.await?.unchecked_into();
-        let values: Array = values.await?.unchecked_into();
+        let loaded: Array = loaded.unchecked_into();
+        let (keys, values): (Array, Array) = (
+            loaded.get(0).unchecked_into(),
+            loaded.get(1).unchecked_into(),
+        );
         let mut stored = Vec::with_capacity(keys.length() as usize);
         for (key, value) in keys.iter().zip(values.iter()) {
             let Some(key) = key.as_string() else {
@@ -186,7 +146,7 @@ impl IdbPersist {
             };
             let Some(value) = value.as_string() else {
                 return Err(BrowserError::NotText {
-                    key: format!("{key:?}"),
+                    key: String::from(JsonText::string(&key).as_str()),
                 });
             };
             stored.push((key, value.into_bytes()));
@@ -209,68 +169,18 @@ impl IdbPersist {
     /// Writes the commit `message` (as [`remote::encode`] writes it) in one transaction;
     /// resolves that message as a JS array, ready to announce to other contexts.
     pub(crate) async fn write_announced(&self, message: &str) -> Result<JsValue, BrowserError> {
-        let tx = self.transaction("readwrite").await?;
-        let done =
-            commit(&tx, message).map_err(|e| BrowserError::from_js("writing to IndexedDB", &e))?;
-        JsFuture::from(done).await.map_err(|e| {
-            if e.is_null() {
-                BrowserError::unavailable("IndexedDB: the transaction was aborted")
-            } else {
-                BrowserError::from_js("IndexedDB", &e)
-            }
-        })
+        JsFuture::from(self.js.commit_message(message))
+            .await
+            .map_err(|e| transaction_error("writing to IndexedDB", &e))
     }
 
     /// Stores `value` under `key` as it is, bypassing the encoder: for tests that need
     /// storage holding what this version would never write.
     pub async fn insert_raw(&self, key: &str, value: &JsValue) -> Result<(), BrowserError> {
-        let tx = self.transaction("readwrite").await?;
-        let done = completion(&tx);
-        tx.object_store(RECORDS)
-            .and_then(|records| records.put_with_key(value, &JsValue::from_str(key)))
-            .map_err(|e| BrowserError::from_js("writing to IndexedDB", &e))?;
-        done.await
-    }
-
-    /// A transaction over the records, opening a connection if there is none, and once more
-    /// if the browser closed the current one since it was last used.
-    async fn transaction(&self, mode: &str) -> Result<IdbTransaction, BrowserError> {
-        let db = self.connection().await?;
-        match self.begin(&db, mode) {
-            Ok(tx) => Ok(tx),
-            Err(_) => {
-                self.close();
-                let db = self.connection().await?;
-                self.begin(&db, mode)
-                    .map_err(|e| BrowserError::from_js("starting an IndexedDB transaction", &e))
-            }
-        }
-    }
-
-    fn begin(&self, db: &IdbDatabase, mode: &str) -> Result<IdbTransaction, JsValue> {
-        if mode == "readwrite" {
-            db.unchecked_ref::<Connection>().transaction_with_options(
-                RECORDS,
-                mode,
-                &self.write_options,
-            )
-        } else {
-            db.transaction_with_str(RECORDS)
-        }
-    }
-
-    async fn connection(&self) -> Result<IdbDatabase, BrowserError> {
-        if let Some(db) = self.connection.borrow().as_ref() {
-            return Ok(db.clone());
-        }
-        let db = connect(&self.database).await?;
-        let lost: &Function = self.on_lost.as_ref().unchecked_ref();
-        db.set_onversionchange(Some(lost));
-        db.set_onclose(Some(lost));
-        if let Some(old) = self.connection.borrow_mut().replace(db.clone()) {
-            forget(&old);
-        }
-        Ok(db)
+        JsFuture::from(self.js.insert(key, value))
+            .await
+            .map(drop)
+            .map_err(|e| transaction_error("writing to IndexedDB", &e))
     }
 }
 
@@ -287,114 +197,22 @@ impl Persist for IdbPersist {
         IdbPersist::load(self).await
     }
 
-    async fn commit(&mut self, commit: &Commit<'_>) -> Result<(), BrowserError> {
+    async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), BrowserError> {
         self.write(commit.clears(), commit.changes()).await
     }
 }
 
 fn database_name(name: &str) -> String {
-    format!("kv:{name}")
+    let mut database = String::from("kv:");
+    database.push_str(name);
+    database
 }
 
-/// Closes `db` and detaches this adapter's handlers from it.
-fn forget(db: &IdbDatabase) {
-    db.set_onversionchange(None);
-    db.set_onclose(None);
-    db.close();
-}
-
-fn factory() -> Result<IdbFactory, BrowserError> {
-    let global: Global = js_sys::global().unchecked_into();
-    match global.indexed_db() {
-        Ok(factory) if !factory.is_undefined() && !factory.is_null() => {
-            Ok(factory.unchecked_into())
-        }
-        Ok(_) => Err(BrowserError::unavailable(
-            "IndexedDB is not available in this context",
-        )),
-        Err(e) => Err(BrowserError::from_js("reaching IndexedDB", &e)),
-    }
-}
-
-async fn connect(database: &str) -> Result<IdbDatabase, BrowserError> {
-    // Opened at whatever version it has (another program may have raised it), and upgraded
-    // once more only if the object store is missing.
-    let db = open_at(database, None).await?;
-    if db.object_store_names().contains(RECORDS) {
-        return Ok(db);
-    }
-    let next = db.version() as u32 + 1;
-    db.close();
-    open_at(database, Some(next)).await
-}
-
-async fn open_at(database: &str, version: Option<u32>) -> Result<IdbDatabase, BrowserError> {
-    let fail = |e: &JsValue| BrowserError::from_js("opening the IndexedDB database", e);
-    let factory = factory()?;
-    let request = match version {
-        Some(version) => factory.open_with_u32(database, version),
-        None => factory.open(database),
-    }
-    .map_err(|e| fail(&e))?;
-    let upgrade = Closure::<dyn FnMut(Event)>::new(|event: Event| {
-        let Some(request) = event
-            .target()
-            .and_then(|t| t.dyn_into::<IdbOpenDbRequest>().ok())
-        else {
-            return;
-        };
-        if let Ok(db) = request.result() {
-            let db: IdbDatabase = db.unchecked_into();
-            if !db.object_store_names().contains(RECORDS) {
-                // A failure here aborts the upgrade, and the open request reports it.
-                let _ = db.create_object_store(RECORDS);
-            }
-        }
-    });
-    request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
-    let opened = settle(&request).await;
-    request.set_onupgradeneeded(None);
-    Ok(opened?.unchecked_into())
-}
-
-/// Waits for `request` to succeed and returns its result. The handlers are attached now,
-/// before anything is awaited, so no event is missed.
-fn settle(request: &IdbRequest) -> impl Future<Output = Result<JsValue, BrowserError>> + use<> {
-    let promise = Promise::new(&mut |resolve, reject| {
-        request.set_onsuccess(Some(&resolve));
-        request.set_onerror(Some(&reject));
-    });
-    let request = request.clone();
-    async move {
-        match JsFuture::from(promise).await {
-            Ok(_) => request
-                .result()
-                .map_err(|e| BrowserError::from_js("IndexedDB request", &e)),
-            Err(_) => Err(request_error(request.error())),
-        }
-    }
-}
-
-/// Waits for `tx` to complete. The handlers are attached now, before any request is made.
-fn completion(tx: &IdbTransaction) -> impl Future<Output = Result<(), BrowserError>> + use<> {
-    let promise = Promise::new(&mut |resolve, reject| {
-        tx.set_oncomplete(Some(&resolve));
-        tx.set_onerror(Some(&reject));
-        tx.set_onabort(Some(&reject));
-    });
-    let tx = tx.clone();
-    async move {
-        match JsFuture::from(promise).await {
-            Ok(_) => Ok(()),
-            Err(_) => Err(request_error(Ok(tx.error()))),
-        }
-    }
-}
-
-fn request_error(error: Result<Option<web_sys::DomException>, JsValue>) -> BrowserError {
-    match error {
-        Ok(Some(e)) => BrowserError::from_js("IndexedDB", &e),
-        Ok(None) => BrowserError::unavailable("IndexedDB: the transaction was aborted"),
-        Err(e) => BrowserError::from_js("IndexedDB", &e),
+/// A transaction's failure: its error, or `null` if it was aborted without one.
+fn transaction_error(what: &str, error: &JsValue) -> BrowserError {
+    if error.is_null() {
+        BrowserError::unavailable("IndexedDB: the transaction was aborted")
+    } else {
+        BrowserError::from_js(what, error)
     }
 }

@@ -60,6 +60,12 @@ export function toJson(value) {
   }
 }
 
+export function ownEntries(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && plain(value)
+    ? Object.entries(value)
+    : null;
+}
+
 export function report(error) {
   if (typeof globalThis.reportError === "function") globalThis.reportError(error);
   else console.error(error);

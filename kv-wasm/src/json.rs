@@ -1,10 +1,12 @@
-//! Values across the boundary: JS values to [`Value`] and back, through JSON text.
+//! Values across the boundary: JS values to [`JsonText`] and back.
 //!
 //! JS values leave as JSON text written by the engine's own `JSON.stringify`, guarded so that
-//! anything JSON cannot hold is refused rather than changed (see `json.js`); values come back
-//! through `JSON.parse`. One crossing per value, whatever its size.
+//! anything JSON cannot hold is refused rather than changed (see `json.js`); the store keeps
+//! that text as it is (checked, never parsed in wasm), and values come back through
+//! `JSON.parse`. One crossing per value, whatever its size.
 
-use kv_core::Value;
+use alloc::string::String;
+use kv_core::JsonText;
 use wasm_bindgen::prelude::*;
 
 use crate::error::{ErrorName, js_error};
@@ -14,15 +16,19 @@ extern "C" {
     #[wasm_bindgen(js_name = toJson, catch)]
     fn to_json(value: &JsValue) -> Result<String, JsValue>;
 
+    /// `[key, value]` for each own property of a plain object; `null` for anything else.
+    #[wasm_bindgen(js_name = ownEntries)]
+    pub(crate) fn own_entries(value: &JsValue) -> JsValue;
+
     /// Hands an error to the host's `reportError` (or the console) without throwing it.
     pub(crate) fn report(error: &JsValue);
 }
 
 /// The JSON value `value` holds, or an `InvalidValueError` naming what JSON cannot hold.
-pub(crate) fn to_value(value: &JsValue) -> Result<Value, JsValue> {
-    let text = to_json(value)?;
-    serde_json::from_str(&text).map_err(|_| {
-        // JSON.stringify escapes a lone surrogate as \udXXX; no UTF-8 string can hold it.
+pub(crate) fn to_value(value: &JsValue) -> Result<JsonText, JsValue> {
+    // JSON.stringify writes valid JSON but for one case: it escapes a lone surrogate as
+    // \udXXX, which no UTF-8 string can hold, and the core refuses.
+    JsonText::new(&to_json(value)?).map_err(|_| {
         js_error(
             ErrorName::InvalidValue,
             "a string in the value holds a lone UTF-16 surrogate, which is not text: repair the string first",
@@ -31,12 +37,12 @@ pub(crate) fn to_value(value: &JsValue) -> Result<Value, JsValue> {
 }
 
 /// The JS value for `value`.
-pub(crate) fn to_js(value: &Value) -> JsValue {
-    from_text(&value.to_string())
+pub(crate) fn to_js(value: &JsonText) -> JsValue {
+    from_text(value.as_str())
 }
 
-/// The JS value for JSON text this crate wrote (an encoded record, a serialized map).
+/// The JS value for JSON text the core checked or this crate wrote (a record, a whole map).
 pub(crate) fn from_text(text: &str) -> JsValue {
-    // Text from serde_json always parses; `undefined` would only hide a bug, not a user's error.
+    // Checked text always parses; `undefined` would only hide a bug, not a user's error.
     js_sys::JSON::parse(text).unwrap_or(JsValue::UNDEFINED)
 }

@@ -1,28 +1,31 @@
 //! `Kv`, the class JS sees: promise methods over an in-memory mirror of one store.
 
-use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::{Rc, Weak};
+use alloc::boxed::Box;
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+use core::future::Future;
+use core::pin::Pin;
 
 use js_sys::futures::future_to_promise;
 use js_sys::{Array, Function, JsString, Promise, Reflect};
-use kv_core::{Error, Limits, Rejected, Store, Stored, Transaction, Value, block_on};
+use kv_core::{Error, JsonText, Limits, Rejected, Store, Stored, Transaction, block_on};
 use wasm_bindgen::prelude::*;
 
 use crate::batch::{Batch, Stage, Staged};
 use crate::error::{BrowserError, ErrorName, core_error, js_error, storage_error, type_error};
 use crate::idb::{Durability, IdbPersist};
-use crate::json::{from_text, report, to_js, to_value};
+use crate::json::{from_text, own_entries, report, to_js, to_value};
 use crate::local::LocalPersist;
 use crate::queue::WriteQueue;
 use crate::remote::{self, ItemChange, Remote};
 
 /// The mirror: the core's store over a [`Stage`], so that reads never wait for storage.
-type Mirror = Store<Stage, fn() -> u64>;
+type Mirror = Store<Stage, fn() -> u64, JsonText>;
 
 /// One write's changes, staged in a transaction; what it returns is what the promise resolves.
-type Op = Box<dyn FnOnce(&mut Transaction<'_>) -> Result<JsValue, Rejected>>;
+type Op = Box<dyn FnOnce(&mut Transaction<'_, JsonText>) -> Result<JsValue, Rejected>>;
 
 /// The promise of `future`. Every method's future is boxed into this one type, so the
 /// promise machinery is compiled once rather than once per method (a few KB each).
@@ -221,7 +224,7 @@ impl Kv {
     ) -> Promise {
         let args = key_of(&key).and_then(|key| Ok((key, optional_value(&value)?)));
         self.write(args, |(key, value), tx| {
-            let value = value.unwrap_or_else(|| Value::from(tx.now()));
+            let value = value.unwrap_or_else(|| JsonText::from(tx.now()));
             Ok(tx.set_if_absent(key, value)?.into())
         })
     }
@@ -364,9 +367,11 @@ impl Kv {
     fn write<A: 'static>(
         &self,
         args: Result<A, JsValue>,
-        f: impl FnOnce(A, &mut Transaction<'_>) -> Result<JsValue, Rejected> + 'static,
+        f: impl FnOnce(A, &mut Transaction<'_, JsonText>) -> Result<JsValue, Rejected> + 'static,
     ) -> Promise {
-        self.queue(args.map(|args| Box::new(move |tx: &mut Transaction<'_>| f(args, tx)) as Op))
+        self.queue(
+            args.map(|args| Box::new(move |tx: &mut Transaction<'_, JsonText>| f(args, tx)) as Op),
+        )
     }
 
     fn queue(&self, op: Result<Op, JsValue>) -> Promise {
@@ -432,9 +437,9 @@ impl Shared {
         }
         let batch = Batch::replacing(idb.load().await.map_err(|e| storage_error(&e))?);
         let changed = self.with_mirror(|mirror| {
-            let before = mirror.get_all();
+            let before = mirror.snapshot();
             mirror_batch(mirror, &batch)?;
-            Ok(mirror.get_all() != before)
+            Ok(mirror.snapshot() != before)
         })?;
         if changed {
             self.notify("remote", &batch);
@@ -458,7 +463,7 @@ impl Shared {
         let batch = match change {
             ItemChange::Key(key, text) => Batch {
                 clear: false,
-                changes: vec![(key, text.map(String::into_bytes))],
+                changes: alloc::vec![(key, text.map(String::into_bytes))],
             },
             ItemChange::Cleared => {
                 let Backend::LocalStorage(local) = &self.backend else {
@@ -675,10 +680,10 @@ fn limit(limits: &JsValue, field: &str) -> Result<Option<usize>, JsValue> {
         return Ok(None);
     }
     match value.as_f64() {
-        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+        Some(n) if (0.0..=9_007_199_254_740_991.0).contains(&n) && n == (n as u64) as f64 => {
             Ok(Some(n as usize))
         }
-        _ => Err(type_error(&format!(
+        _ => Err(type_error(&alloc::format!(
             "options.limits.{field} is a whole number of at least 0"
         ))),
     }
@@ -689,7 +694,7 @@ fn key_of(key: &JsValue) -> Result<String, JsValue> {
     let Some(text) = key.dyn_ref::<JsString>() else {
         return Err(js_error(
             ErrorName::InvalidKey,
-            &format!(
+            &alloc::format!(
                 "keys are strings, not {}: convert the key with String(key) first",
                 key.js_typeof().as_string().unwrap_or_default()
             ),
@@ -705,7 +710,7 @@ fn key_of(key: &JsValue) -> Result<String, JsValue> {
 }
 
 /// A value as given by JS; `undefined` is none.
-fn optional_value(value: &JsValue) -> Result<Option<Value>, JsValue> {
+fn optional_value(value: &JsValue) -> Result<Option<JsonText>, JsValue> {
     if value.is_undefined() {
         Ok(None)
     } else {
@@ -715,30 +720,28 @@ fn optional_value(value: &JsValue) -> Result<Option<Value>, JsValue> {
 
 /// The entries `setMany` was given: `[key, value]` pairs from an iterable, or an object's
 /// own properties.
-fn entries_of(entries: &JsValue) -> Result<Vec<(String, Value)>, JsValue> {
+fn entries_of(entries: &JsValue) -> Result<Vec<(String, JsonText)>, JsValue> {
     let shape =
         || type_error("setMany takes an object, a Map or an iterable of [key, value] pairs");
-    if let Some(pairs) = js_sys::try_iter(entries)? {
-        let mut out = Vec::new();
-        for pair in pairs {
-            let pair = pair?;
-            if !Array::is_array(&pair) {
-                return Err(shape());
-            }
-            let pair: Array = pair.unchecked_into();
-            let key = key_of(&pair.get(0))?;
-            let value = to_value(&pair.get(1))?;
-            out.push((key, value));
+    let pairs = match js_sys::try_iter(entries)? {
+        Some(pairs) => pairs,
+        None => match js_sys::try_iter(&own_entries(entries))? {
+            Some(pairs) => pairs,
+            None => return Err(shape()),
+        },
+    };
+    let mut out = Vec::new();
+    for pair in pairs {
+        let pair = pair?;
+        if !Array::is_array(&pair) {
+            return Err(shape());
         }
-        return Ok(out);
+        let pair: Array = pair.unchecked_into();
+        let key = key_of(&pair.get(0))?;
+        let value = to_value(&pair.get(1))?;
+        out.push((key, value));
     }
-    if !entries.is_object() {
-        return Err(shape());
-    }
-    match to_value(entries)? {
-        Value::Object(map) => Ok(map.into_iter().collect()),
-        _ => Err(shape()),
-    }
+    Ok(out)
 }
 
 /// The keys `deleteMany` was given.
@@ -753,7 +756,7 @@ fn keys_of(keys: &JsValue) -> Result<Vec<String>, JsValue> {
 
 /// The JSON text of the event `onChange` listeners receive for `batch`.
 fn change_event(origin: &str, batch: &Batch) -> String {
-    let mut json = format!(
+    let mut json = alloc::format!(
         "{{\"origin\":\"{origin}\",\"clear\":{},\"changes\":[",
         batch.clear
     );
@@ -762,7 +765,7 @@ fn change_event(origin: &str, batch: &Batch) -> String {
             json.push(',');
         }
         json.push_str("{\"key\":");
-        json.push_str(&Value::from(key.as_str()).to_string());
+        json.push_str(JsonText::string(key).as_str());
         match value {
             Some(value) => {
                 json.push_str(",\"value\":");
@@ -784,12 +787,12 @@ mod tests {
     fn a_change_event_is_json_listing_every_change() {
         let batch = Batch {
             clear: true,
-            changes: vec![
+            changes: alloc::vec![
                 ("a\"b".into(), Some(br#"{"n":1}"#.to_vec())),
                 ("gone".into(), None),
             ],
         };
-        let event: Value = serde_json::from_str(&change_event("remote", &batch))
+        let event: serde_json::Value = serde_json::from_str(&change_event("remote", &batch))
             .unwrap_or_else(|e| panic!("not JSON: {e}"));
         assert_eq!(
             event,

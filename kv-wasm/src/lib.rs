@@ -3,6 +3,14 @@
 //!
 //! JS uses [`Kv`]; Rust code running in a browser can also use the storage adapters
 //! [`IdbPersist`] and [`LocalPersist`] directly with `kv_core::Store`.
+//!
+//! The crate is `no_std` (with `alloc`). With the feature `standalone` it is a whole program,
+//! as in the npm package: it brings its own allocator and a panic handler that aborts, so the
+//! module links no part of `std` (whose panic machinery alone would be a third of its size).
+//! A crate that uses kv-wasm from Rust leaves `standalone` off.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
 
 mod batch;
 mod error;
@@ -17,6 +25,19 @@ pub use error::BrowserError;
 pub use idb::{Durability, IdbPersist};
 pub use kv::Kv;
 pub use local::LocalPersist;
+
+#[cfg(all(feature = "standalone", target_arch = "wasm32", not(test)))]
+mod standalone {
+    #[global_allocator]
+    static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
+    /// A panic is a bug: the module stops (the call throws a `RuntimeError: unreachable`)
+    /// without formatting a message nobody would read.
+    #[panic_handler]
+    fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+        core::arch::wasm32::unreachable()
+    }
+}
 
 #[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"

@@ -5,18 +5,39 @@
 //! `a:b`). The item holds the value's encoded JSON. Other items on the origin are never read
 //! or touched.
 
-use kv_core::{Change, Commit, Persist, Stored};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use js_sys::{Array, Function};
+use kv_core::{Change, Commit, Json, Persist, Stored};
 use wasm_bindgen::prelude::*;
-use web_sys::Storage;
 
 use crate::error::BrowserError;
+use crate::remote;
 
-#[wasm_bindgen]
+#[wasm_bindgen(module = "/src/local.js")]
 extern "C" {
-    type Global;
+    /// One store's items in `localStorage` (see `local.js`).
+    #[derive(Debug, Clone)]
+    pub(crate) type Local;
 
-    #[wasm_bindgen(method, getter, catch, js_name = localStorage)]
-    fn local_storage(this: &Global) -> Result<JsValue, JsValue>;
+    /// `null` where this context has no `localStorage`.
+    #[wasm_bindgen(static_method_of = Local, catch)]
+    fn create(prefix: &str) -> Result<Option<Local>, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = load)]
+    fn load_all(this: &Local) -> Result<Array, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = write)]
+    fn write_message(this: &Local, message: &str) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = insertRaw)]
+    fn insert(this: &Local, key: &str, text: &str) -> Result<(), JsValue>;
+
+    /// Calls `apply(key, text | null)` for other pages' changes to this store's items,
+    /// `apply(null, null)` when one clears `localStorage`; returns the unsubscribe function.
+    #[wasm_bindgen(method)]
+    pub(crate) fn listen(this: &Local, apply: &Function) -> Function;
 }
 
 /// `localStorage` storage for one store, where the host has it (a page; not a worker or a
@@ -27,26 +48,19 @@ extern "C" {
 /// but a tab killed in the middle of a commit can leave part of it written.
 #[derive(Debug, Clone)]
 pub struct LocalPersist {
-    storage: Storage,
-    prefix: String,
+    js: Local,
 }
 
 impl LocalPersist {
     /// The store named `name` in this context's `localStorage`; fails where there is none.
     pub fn open(name: &str) -> Result<Self, BrowserError> {
-        let global: Global = js_sys::global().unchecked_into();
-        let storage = global
-            .local_storage()
-            .map_err(|e| BrowserError::from_js("reaching localStorage", &e))?;
-        if storage.is_undefined() || storage.is_null() {
-            return Err(BrowserError::unavailable(
+        match Local::create(&Self::prefix(name)) {
+            Ok(Some(js)) => Ok(Self { js }),
+            Ok(None) => Err(BrowserError::unavailable(
                 "localStorage is not available in this context (workers and service workers have none); open the store with { backend: \"indexedDB\" }",
-            ));
+            )),
+            Err(e) => Err(BrowserError::from_js("reaching localStorage", &e)),
         }
-        Ok(Self {
-            storage: storage.unchecked_into(),
-            prefix: Self::prefix(name),
-        })
     }
 
     /// The prefix of every item of the store named `name`.
@@ -63,27 +77,21 @@ impl LocalPersist {
         prefix
     }
 
-    /// The `Storage` this store's items live in.
-    pub fn storage(&self) -> &Storage {
-        &self.storage
-    }
-
-    /// The store key an item holds, if the item is this store's.
-    pub fn key_of<'i>(&self, item: &'i str) -> Option<&'i str> {
-        item.strip_prefix(self.prefix.as_str())
-    }
-
     /// Reads every item of this store.
     pub fn load(&self) -> Result<Stored, BrowserError> {
-        let fail = |e: JsValue| BrowserError::from_js("reading localStorage", &e);
-        let mut records = Vec::new();
-        for item in self.items().map_err(fail)? {
-            if let Some(text) = self.storage.get_item(&item).map_err(fail)?
-                && let Some(key) = self.key_of(&item)
-            {
-                records.push((key.to_owned(), text.into_bytes()));
-            }
-        }
+        let loaded = self
+            .js
+            .load_all()
+            .map_err(|e| BrowserError::from_js("reading localStorage", &e))?;
+        let (keys, texts): (Array, Array) = (
+            loaded.get(0).unchecked_into(),
+            loaded.get(1).unchecked_into(),
+        );
+        let records = keys
+            .iter()
+            .zip(texts.iter())
+            .filter_map(|(key, text)| Some((key.as_string()?, text.as_string()?.into_bytes())))
+            .collect::<Vec<_>>();
         Ok(Stored::Records(records))
     }
 
@@ -94,78 +102,21 @@ impl LocalPersist {
         clear: bool,
         changes: impl IntoIterator<Item = Change<'c>>,
     ) -> Result<(), BrowserError> {
-        let mut undo = Vec::new();
-        let result = self.apply(clear, changes, &mut undo);
-        if let Err(e) = result {
-            for (item, old) in undo.into_iter().rev() {
-                // Best effort: each restores what was there a moment ago, in space the
-                // failed commit freed.
-                let _ = match old {
-                    Some(old) => self.storage.set_item(&item, &old),
-                    None => self.storage.remove_item(&item),
-                };
-            }
-            return Err(BrowserError::from_js("writing to localStorage", &e));
-        }
-        Ok(())
+        self.js
+            .write_message(&remote::encode(clear, changes))
+            .map_err(|e| BrowserError::from_js("writing to localStorage", &e))
     }
 
     /// Stores `text` under `key` as it is, bypassing the encoder: for tests that need storage
     /// holding what this version would never write.
     pub fn insert_raw(&self, key: &str, text: &str) -> Result<(), BrowserError> {
-        self.storage
-            .set_item(&self.item(key), text)
+        self.js
+            .insert(key, text)
             .map_err(|e| BrowserError::from_js("writing to localStorage", &e))
     }
 
-    /// Makes the changes, recording in `undo` each item's previous text as it changes it.
-    fn apply<'c>(
-        &self,
-        clear: bool,
-        changes: impl IntoIterator<Item = Change<'c>>,
-        undo: &mut Vec<(String, Option<String>)>,
-    ) -> Result<(), JsValue> {
-        if clear {
-            for item in self.items()? {
-                let old = self.storage.get_item(&item)?;
-                self.storage.remove_item(&item)?;
-                undo.push((item, old));
-            }
-        }
-        for change in changes {
-            let item = self.item(change.key());
-            let old = self.storage.get_item(&item)?;
-            match change {
-                Change::Put { value, .. } => {
-                    // The core encodes to UTF-8 JSON, so this never replaces anything.
-                    self.storage
-                        .set_item(&item, &String::from_utf8_lossy(value))?;
-                }
-                Change::Delete { .. } => self.storage.remove_item(&item)?,
-            }
-            undo.push((item, old));
-        }
-        Ok(())
-    }
-
-    fn item(&self, key: &str) -> String {
-        let mut item = String::with_capacity(self.prefix.len() + key.len());
-        item.push_str(&self.prefix);
-        item.push_str(key);
-        item
-    }
-
-    /// The names of every item of this store, collected before any is changed.
-    fn items(&self) -> Result<Vec<String>, JsValue> {
-        let mut items = Vec::new();
-        for i in 0..self.storage.length()? {
-            if let Some(item) = self.storage.key(i)?
-                && item.starts_with(self.prefix.as_str())
-            {
-                items.push(item);
-            }
-        }
-        Ok(items)
+    pub(crate) fn js(&self) -> &Local {
+        &self.js
     }
 }
 
@@ -176,7 +127,7 @@ impl Persist for LocalPersist {
         LocalPersist::load(self)
     }
 
-    async fn commit(&mut self, commit: &Commit<'_>) -> Result<(), BrowserError> {
+    async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), BrowserError> {
         self.write(commit.clears(), commit.changes())
     }
 }

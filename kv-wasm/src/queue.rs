@@ -5,12 +5,12 @@
 //! a just-released lock before the waiter it woke), and everything here runs on one thread,
 //! so a `RefCell` and a queue of wakers are all the state it takes.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use alloc::collections::VecDeque;
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
 
 /// A first-in, first-out lock for the writes of one `Kv`.
 #[derive(Debug, Default)]

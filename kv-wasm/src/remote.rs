@@ -7,13 +7,33 @@
 //! to JS once. `localStorage` stores listen to the `storage` event, which the browser fires in
 //! every other page of the origin.
 
-use js_sys::Array;
-use kv_core::Change;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use js_sys::{Array, Function};
+use kv_core::{Change, JsonText};
 use wasm_bindgen::prelude::*;
-use web_sys::{BroadcastChannel, EventTarget, MessageEvent, StorageEvent};
 
 use crate::batch::Batch;
 use crate::local::LocalPersist;
+
+#[wasm_bindgen(module = "/src/remote.js")]
+extern "C" {
+    /// A `BroadcastChannel`.
+    #[derive(Debug)]
+    pub(crate) type Channel;
+
+    /// The channel `name`, handing each message's data to `receive`; `null` where the host
+    /// has no `BroadcastChannel`.
+    #[wasm_bindgen(catch)]
+    fn channel(name: &str, receive: &Function) -> Result<Option<Channel>, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = postMessage)]
+    fn post(this: &Channel, message: &JsValue) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(method)]
+    fn close(this: &Channel);
+}
 
 /// What another context changed in a `localStorage` store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,13 +49,13 @@ pub(crate) enum ItemChange {
 pub(crate) enum Remote {
     /// A `BroadcastChannel` shared with every context that opened the same IndexedDB store.
     Channel {
-        channel: BroadcastChannel,
-        _on_message: Closure<dyn FnMut(MessageEvent)>,
+        channel: Channel,
+        _receive: Closure<dyn FnMut(JsValue)>,
     },
     /// A `storage` listener on the global object.
     StorageEvents {
-        target: EventTarget,
-        on_storage: Closure<dyn FnMut(StorageEvent)>,
+        unsubscribe: Function,
+        _on_storage: Closure<dyn FnMut(Option<String>, Option<String>)>,
     },
     /// Nothing to listen to here (memory, or a host without `BroadcastChannel`).
     Nothing,
@@ -44,18 +64,17 @@ pub(crate) enum Remote {
 impl Remote {
     /// Subscribes to the commits of other contexts on `channel_name`, handing each to `apply`.
     pub(crate) fn channel(channel_name: &str, mut apply: impl FnMut(Batch) + 'static) -> Self {
-        let Ok(channel) = BroadcastChannel::new(channel_name) else {
-            return Self::Nothing;
-        };
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            if let Some(batch) = decode(&event.data()) {
+        let receive = Closure::<dyn FnMut(JsValue)>::new(move |data: JsValue| {
+            if let Some(batch) = decode(&data) {
                 apply(batch);
             }
         });
-        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        Self::Channel {
-            channel,
-            _on_message: on_message,
+        match channel(channel_name, receive.as_ref().unchecked_ref()) {
+            Ok(Some(channel)) => Self::Channel {
+                channel,
+                _receive: receive,
+            },
+            Ok(None) | Err(_) => Self::Nothing,
         }
     }
 
@@ -64,31 +83,17 @@ impl Remote {
         local: &LocalPersist,
         mut apply: impl FnMut(ItemChange) + 'static,
     ) -> Self {
-        let Ok(target) = js_sys::global().dyn_into::<EventTarget>() else {
-            return Self::Nothing;
-        };
-        let storage = local.storage().clone();
-        let local = local.clone();
-        let on_storage = Closure::<dyn FnMut(StorageEvent)>::new(move |event: StorageEvent| {
-            if event.storage_area().as_ref() != Some(&storage) {
-                return;
-            }
-            match event.key() {
+        let on_storage = Closure::<dyn FnMut(Option<String>, Option<String>)>::new(
+            move |key: Option<String>, text: Option<String>| match key {
                 None => apply(ItemChange::Cleared),
-                Some(item) => {
-                    if let Some(key) = local.key_of(&item) {
-                        apply(ItemChange::Key(key.to_owned(), event.new_value()));
-                    }
-                }
-            }
-        });
-        if target
-            .add_event_listener_with_callback("storage", on_storage.as_ref().unchecked_ref())
-            .is_err()
-        {
-            return Self::Nothing;
+                Some(key) => apply(ItemChange::Key(key, text)),
+            },
+        );
+        let unsubscribe = local.js().listen(on_storage.as_ref().unchecked_ref());
+        Self::StorageEvents {
+            unsubscribe,
+            _on_storage: on_storage,
         }
-        Self::StorageEvents { target, on_storage }
     }
 
     /// Tells the other contexts on this channel about a commit made here: `message` as
@@ -96,7 +101,7 @@ impl Remote {
     pub(crate) fn publish(&self, message: &JsValue) {
         if let Self::Channel { channel, .. } = self {
             // A channel closed under us only means no one else hears of this commit.
-            let _ = channel.post_message(message);
+            let _ = channel.post(message);
         }
     }
 }
@@ -104,15 +109,9 @@ impl Remote {
 impl Drop for Remote {
     fn drop(&mut self) {
         match self {
-            Self::Channel { channel, .. } => {
-                channel.set_onmessage(None);
-                channel.close();
-            }
-            Self::StorageEvents { target, on_storage } => {
-                let _ = target.remove_event_listener_with_callback(
-                    "storage",
-                    on_storage.as_ref().unchecked_ref(),
-                );
+            Self::Channel { channel, .. } => channel.close(),
+            Self::StorageEvents { unsubscribe, .. } => {
+                let _ = unsubscribe.call0(&JsValue::UNDEFINED);
             }
             Self::Nothing => {}
         }
@@ -138,10 +137,7 @@ pub(crate) fn encode<'c>(clear: bool, changes: impl IntoIterator<Item = Change<'
 
 /// Appends `text` as a JSON string.
 fn push_string(out: &mut String, text: &str) {
-    // Writing JSON into a String cannot fail, and serde_json escapes exactly as JSON.parse reads.
-    if let Ok(quoted) = serde_json::to_string(text) {
-        out.push_str(&quoted);
-    }
+    out.push_str(JsonText::string(text).as_str());
 }
 
 /// The batch a channel message carries, or `None` if the message is not one.

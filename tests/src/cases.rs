@@ -443,7 +443,7 @@ pub async fn corrupt_storage_fails_to_open_and_is_not_overwritten<H: Harness>(h:
     h.corrupt().await;
     // Twice: a first open that "repaired" or emptied the storage would let the second pass.
     for attempt in ["first", "second"] {
-        match Store::open(h.reopen().await, ManualClock::new(NOW)).await {
+        match Store::<_, _>::open(h.reopen().await, ManualClock::new(NOW)).await {
             Err(e) => assert_eq!(e.kind(), ErrorKind::Corrupt, "{attempt} open: {e}"),
             Ok(_) => panic!("{attempt} open of corrupt storage succeeded"),
         }

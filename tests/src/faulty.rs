@@ -2,7 +2,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use kv_core::{Commit, Persist, StorageError, StorageErrorKind, Stored};
+use kv_core::{Commit, Json, Persist, StorageError, StorageErrorKind, Stored};
 
 /// A switch, shared with a [`FaultyPersist`], that makes its next calls fail.
 #[derive(Debug, Clone, Default)]
@@ -59,7 +59,7 @@ impl<P: Persist> Persist for FaultyPersist<P> {
         self.inner.load().await.map_err(InjectedFault::Inner)
     }
 
-    async fn commit(&mut self, commit: &Commit<'_>) -> Result<(), Self::Error> {
+    async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), Self::Error> {
         if Faults::take(&self.faults.commits) {
             return Err(InjectedFault::Injected);
         }

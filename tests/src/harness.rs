@@ -1,7 +1,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use kv_core::{Commit, MemoryPersist, Persist, Stored};
+use kv_core::{Commit, Json, MemoryPersist, Persist, Stored};
 
 /// How the conformance suite reaches one adapter's storage.
 ///
@@ -67,7 +67,7 @@ impl Persist for SharedMemory {
         crate::run_sync(self.lock().load())
     }
 
-    async fn commit(&mut self, commit: &Commit<'_>) -> Result<(), Self::Error> {
+    async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), Self::Error> {
         crate::run_sync(self.lock().commit(commit))
     }
 }

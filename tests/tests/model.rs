@@ -7,7 +7,8 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use kv_core::{
-    Commit, Error, ErrorKind, Limit, Limits, ManualClock, Persist, Rejected, Store, Stored, Value,
+    Commit, Error, ErrorKind, Json, Limit, Limits, ManualClock, Persist, Rejected, Store, Stored,
+    Value,
 };
 use kv_tests::{Faults, FaultyPersist, Harness, MemoryHarness, run_sync};
 use proptest::prelude::*;
@@ -235,7 +236,7 @@ impl Persist for SnapshotMemory {
         })
     }
 
-    async fn commit(&mut self, commit: &Commit<'_>) -> Result<(), Infallible> {
+    async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), Infallible> {
         *self.0.lock().unwrap() = Some(commit.snapshot());
         Ok(())
     }

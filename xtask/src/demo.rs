@@ -37,6 +37,9 @@ pub(crate) fn build_package() -> Result {
             "pkg",
             "--profile",
             "wasm-release",
+            "--",
+            "--features",
+            "standalone",
         ],
     )
     .run()?;
