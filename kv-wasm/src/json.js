@@ -60,6 +60,25 @@ export function toJson(value) {
   }
 }
 
+function invalidKey(message) {
+  const error = new Error(message);
+  error.name = "InvalidKeyError";
+  return error;
+}
+
+// A lone surrogate would become U+FFFD on its way into wasm: the key would change.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+export function checkKey(key) {
+  if (typeof key !== "string") {
+    throw invalidKey(`keys are strings, not ${key === null ? "null" : typeof key}: convert the key with String(key) first`);
+  }
+  if (LONE_SURROGATE.test(key)) {
+    throw invalidKey("the key holds a lone UTF-16 surrogate, which is not text: repair the key first");
+  }
+  return key;
+}
+
 export function ownEntries(value) {
   return value !== null && typeof value === "object" && !Array.isArray(value) && plain(value)
     ? Object.entries(value)

@@ -16,6 +16,10 @@ extern "C" {
     #[wasm_bindgen(js_name = toJson, catch)]
     fn to_json(value: &JsValue) -> Result<String, JsValue>;
 
+    /// `key` if it is a string that is valid UTF-16; an `InvalidKeyError` otherwise.
+    #[wasm_bindgen(js_name = checkKey, catch)]
+    pub(crate) fn check_key(key: &JsValue) -> Result<String, JsValue>;
+
     /// `[key, value]` for each own property of a plain object; `null` for anything else.
     #[wasm_bindgen(js_name = ownEntries)]
     pub(crate) fn own_entries(value: &JsValue) -> JsValue;
@@ -45,4 +49,9 @@ pub(crate) fn to_js(value: &JsonText) -> JsValue {
 pub(crate) fn from_text(text: &str) -> JsValue {
     // Checked text always parses; `undefined` would only hide a bug, not a user's error.
     js_sys::JSON::parse(text).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Text the core encoded: always UTF-8 (its values are checked JSON text).
+pub(crate) fn utf8(bytes: &[u8]) -> &str {
+    core::str::from_utf8(bytes).unwrap_or_default()
 }

@@ -9,14 +9,14 @@ use core::future::Future;
 use core::pin::Pin;
 
 use js_sys::futures::future_to_promise;
-use js_sys::{Array, Function, JsString, Promise, Reflect};
+use js_sys::{Array, Function, Promise, Reflect};
 use kv_core::{Error, JsonText, Limits, Rejected, Store, Stored, Transaction, block_on};
 use wasm_bindgen::prelude::*;
 
 use crate::batch::{Batch, Stage, Staged};
 use crate::error::{BrowserError, ErrorName, core_error, js_error, storage_error, type_error};
 use crate::idb::{Durability, IdbPersist};
-use crate::json::{from_text, own_entries, report, to_js, to_value};
+use crate::json::{from_text, own_entries, report, to_js, to_value, utf8};
 use crate::local::LocalPersist;
 use crate::queue::WriteQueue;
 use crate::remote::{self, ItemChange, Remote};
@@ -191,7 +191,7 @@ impl Kv {
     pub fn get_all(&self) -> Promise {
         // The core's snapshot is the whole store as one JSON object, encoded without first
         // copying the map.
-        self.read(|mirror| Ok(from_text(&String::from_utf8_lossy(&mirror.snapshot()))))
+        self.read(|mirror| Ok(from_text(utf8(&mirror.snapshot()))))
     }
 
     /// Sets `key` to `value`; without a value (or with `undefined`), to the current time in
@@ -691,22 +691,7 @@ fn limit(limits: &JsValue, field: &str) -> Result<Option<usize>, JsValue> {
 
 /// A key as given by JS: a string that is valid UTF-16 (else it could not be kept as is).
 fn key_of(key: &JsValue) -> Result<String, JsValue> {
-    let Some(text) = key.dyn_ref::<JsString>() else {
-        return Err(js_error(
-            ErrorName::InvalidKey,
-            &alloc::format!(
-                "keys are strings, not {}: convert the key with String(key) first",
-                key.js_typeof().as_string().unwrap_or_default()
-            ),
-        ));
-    };
-    if !text.is_valid_utf16() {
-        return Err(js_error(
-            ErrorName::InvalidKey,
-            "the key holds a lone UTF-16 surrogate, which is not text: repair the key first",
-        ));
-    }
-    Ok(String::from(text))
+    crate::json::check_key(key)
 }
 
 /// A value as given by JS; `undefined` is none.
@@ -769,7 +754,7 @@ fn change_event(origin: &str, batch: &Batch) -> String {
         match value {
             Some(value) => {
                 json.push_str(",\"value\":");
-                json.push_str(&String::from_utf8_lossy(value));
+                json.push_str(utf8(value));
                 json.push_str(",\"deleted\":false}");
             }
             None => json.push_str(",\"deleted\":true}"),

@@ -126,8 +126,7 @@ pub(crate) fn encode<'c>(clear: bool, changes: impl IntoIterator<Item = Change<'
         push_string(&mut message, change.key());
         message.push(',');
         match change {
-            // The core encodes to UTF-8 JSON, so this never replaces anything.
-            Change::Put { value, .. } => push_string(&mut message, &String::from_utf8_lossy(value)),
+            Change::Put { value, .. } => push_string(&mut message, crate::json::utf8(value)),
             Change::Delete { .. } => message.push_str("null"),
         }
     }
