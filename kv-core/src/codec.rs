@@ -11,6 +11,7 @@ use smol_str::SmolStr;
 
 use crate::error::Corrupt;
 use crate::json::InvalidJson;
+use crate::sorted::Sorted;
 use crate::transaction::Staged;
 use crate::value::Json;
 
@@ -38,37 +39,31 @@ pub fn decode_value(key: &str, bytes: &[u8]) -> Result<Value, Corrupt> {
 /// object, keys in ascending byte order, then a newline. The same map gives the same bytes.
 pub(crate) fn encode_snapshot<V: Json>(
     base: &Entries<V>,
-    staged: &Staged<V>,
+    staged: &Sorted<'_, Staged<V>>,
     clear: bool,
 ) -> Vec<u8> {
-    let mut entries: Vec<(&str, &V)> = Vec::with_capacity(base.len() + staged.len());
-    if !clear {
-        entries.extend(
-            base.iter()
-                .filter(|(k, _)| !staged.contains_key(k.as_str()))
-                .map(|(k, v)| (k.as_str(), v)),
-        );
-    }
-    entries.extend(
-        staged
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|(v, _)| (k.as_str(), v))),
-    );
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let kept = base
+        .iter()
+        .filter(|(k, _)| !clear && staged.get(k).is_none())
+        .map(|(k, v)| (k.as_str(), v));
+    let set = staged
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|(v, _)| (k, v)));
+    let entries = Sorted::new(base.len() + staged.len(), kept.chain(set));
 
-    let mut out = V::encode_object(&entries);
+    let mut out = V::encode_object(entries.as_slice());
     out.push(b'\n');
     out
 }
 
 /// One JSON object of `entries`, in the order given, serialized in one pass.
 pub(crate) fn encode_sorted(entries: &[(&str, &Value)]) -> Vec<u8> {
-    serde_json::to_vec(&Sorted(entries)).expect("JSON values always serialize")
+    serde_json::to_vec(&Object(entries)).expect("JSON values always serialize")
 }
 
-struct Sorted<'a>(&'a [(&'a str, &'a Value)]);
+struct Object<'a>(&'a [(&'a str, &'a Value)]);
 
-impl Serialize for Sorted<'_> {
+impl Serialize for Object<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
         for (key, value) in self.0 {

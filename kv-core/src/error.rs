@@ -1,6 +1,7 @@
 use alloc::string::String;
 use core::fmt;
 
+use crate::json::{Decimal, JsonText};
 use crate::limits::LimitExceeded;
 use crate::persist::{StorageError, StorageErrorKind};
 
@@ -104,11 +105,16 @@ pub struct Corrupt {
 impl fmt::Display for Corrupt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.key {
-            Some(key) => write!(f, "stored record {key:?} does not decode")?,
+            Some(key) => write!(f, "stored record {} does not decode", JsonText::string(key))?,
             None => f.write_str("stored data does not decode")?,
         }
         if self.line > 0 {
-            write!(f, " at line {}, column {}", self.line, self.column)?;
+            write!(
+                f,
+                " at line {}, column {}",
+                Decimal::new(self.line as u64),
+                Decimal::new(self.column as u64)
+            )?;
         }
         write!(f, ": {}", self.reason)
     }
@@ -132,7 +138,8 @@ impl fmt::Display for Rejected {
             Self::Limit(e) => e.fmt(f),
             Self::ReservedKey(key) => write!(
                 f,
-                "key {key:?} begins with U+0000, which is reserved for the store's format"
+                "key {} begins with U+0000, which is reserved for the store's format",
+                JsonText::string(key)
             ),
         }
     }
@@ -150,5 +157,51 @@ impl core::error::Error for Rejected {
 impl From<LimitExceeded> for Rejected {
     fn from(e: LimitExceeded) -> Self {
         Self::Limit(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::ToString;
+
+    use super::*;
+    use crate::limits::Limit;
+
+    #[test]
+    fn messages_quote_keys_as_json_strings() {
+        let corrupt = Corrupt {
+            key: Some("a\"b\u{1}é".into()),
+            line: 12,
+            column: 3,
+            reason: "expected value".into(),
+        };
+        assert_eq!(
+            corrupt.to_string(),
+            r#"stored record "a\"b\u0001é" does not decode at line 12, column 3: expected value"#
+        );
+        assert_eq!(
+            Rejected::ReservedKey("\u{0}meta".into()).to_string(),
+            r#"key "\u0000meta" begins with U+0000, which is reserved for the store's format"#
+        );
+    }
+
+    #[test]
+    fn messages_write_numbers_in_plain_digits() {
+        let over = LimitExceeded {
+            limit: Limit::Entries,
+            actual: 1_000_001,
+            max: 1_000_000,
+        };
+        assert_eq!(
+            over.to_string(),
+            "store would hold 1000001 entries, over max_entries = 1000000"
+        );
+        let corrupt = Corrupt {
+            key: None,
+            line: 0,
+            column: 0,
+            reason: "empty".into(),
+        };
+        assert_eq!(corrupt.to_string(), "stored data does not decode: empty");
     }
 }

@@ -52,19 +52,44 @@ impl JsonText {
 impl From<u64> for JsonText {
     /// The JSON number `n`, in plain decimal digits.
     fn from(n: u64) -> Self {
+        Self(SmolStr::new(Decimal::new(n).as_str()))
+    }
+}
+
+/// An integer in plain decimal digits, for the core's messages and [`JsonText`] numbers.
+///
+/// Written by hand because `{}` on an integer links the standard library's padding and sign
+/// handling (`Formatter::pad_integral`) into the browser build, which needs none of it.
+pub(crate) struct Decimal {
+    digits: [u8; 20],
+    start: usize,
+}
+
+impl Decimal {
+    pub(crate) fn new(n: u64) -> Self {
         let mut digits = [0u8; 20];
-        let mut at = digits.len();
+        let mut start = digits.len();
         let mut rest = n;
         loop {
-            at -= 1;
-            digits[at] = b'0' + (rest % 10) as u8;
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
             rest /= 10;
             if rest == 0 {
                 break;
             }
         }
-        let text: String = digits[at..].iter().map(|&d| char::from(d)).collect();
-        Self(SmolStr::from(text))
+        Self { digits, start }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII digits were written.
+        core::str::from_utf8(&self.digits[self.start..]).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -93,7 +118,12 @@ pub struct InvalidJson {
 
 impl fmt::Display for InvalidJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}", self.reason, self.offset)
+        write!(
+            f,
+            "{} at byte {}",
+            self.reason,
+            Decimal::new(self.offset as u64)
+        )
     }
 }
 

@@ -33,6 +33,7 @@ mod json;
 mod limits;
 mod memory;
 mod persist;
+mod sorted;
 mod store;
 mod transaction;
 mod value;

@@ -1,5 +1,7 @@
 use core::fmt;
 
+use crate::json::Decimal;
+
 /// Bounds on what one store accepts. A write over any of them fails with
 /// [`LimitExceeded`] and changes nothing, in memory or in storage.
 ///
@@ -127,9 +129,9 @@ impl fmt::Display for LimitExceeded {
         write!(
             f,
             "{what} {} {unit}, over {} = {}",
-            self.actual,
+            Decimal::new(self.actual as u64),
             self.limit.name(),
-            self.max
+            Decimal::new(self.max as u64)
         )
     }
 }

@@ -7,6 +7,7 @@ use core::future::Future;
 use serde_json::Value;
 
 use crate::codec::{self, Entries};
+use crate::sorted::Sorted;
 use crate::transaction::Staged;
 use crate::value::Json;
 
@@ -91,7 +92,7 @@ impl<'a> Change<'a> {
 /// [`changes`](Self::changes) applies. Each key appears at most once, in ascending byte order.
 pub struct Commit<'a, V = Value> {
     pub(crate) clear: bool,
-    pub(crate) staged: &'a Staged<V>,
+    pub(crate) staged: &'a Sorted<'a, Staged<V>>,
     pub(crate) base: &'a Entries<V>,
 }
 
@@ -123,7 +124,7 @@ impl<V: Json> Commit<'_, V> {
     pub fn len_after(&self) -> usize {
         let base = if self.clear { 0 } else { self.base.len() };
         self.staged.iter().fold(base, |len, (key, value)| {
-            let existed = !self.clear && self.base.contains_key(key.as_str());
+            let existed = !self.clear && self.base.contains_key(key);
             match (existed, value.is_some()) {
                 (false, true) => len + 1,
                 (true, false) => len - 1,
@@ -169,5 +170,118 @@ pub enum StorageErrorKind {
 impl StorageError for Infallible {
     fn kind(&self) -> StorageErrorKind {
         match *self {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::{ManualClock, MemoryPersist, Store, block_on};
+
+    /// Storage in memory that keeps, besides the records, what the last commit handed over.
+    #[derive(Debug, Default)]
+    struct Recording {
+        records: MemoryPersist,
+        changes: Vec<(String, Option<Vec<u8>>)>,
+        snapshot: Vec<u8>,
+        len_after: usize,
+    }
+
+    impl Persist for Recording {
+        type Error = Infallible;
+
+        async fn load(&mut self) -> Result<Stored, Infallible> {
+            self.records.load().await
+        }
+
+        async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), Infallible> {
+            self.changes = commit
+                .changes()
+                .map(|change| match change {
+                    Change::Put { key, value } => (key.to_string(), Some(value.to_vec())),
+                    Change::Delete { key } => (key.to_string(), None),
+                })
+                .collect();
+            self.snapshot = commit.snapshot();
+            self.len_after = commit.len_after();
+            self.records.commit(commit).await
+        }
+    }
+
+    #[test]
+    fn a_commit_hands_out_each_changed_key_once_in_ascending_byte_order() {
+        let result = block_on(async {
+            let mut store = Store::open(Recording::default(), ManualClock::new(0)).await?;
+            store
+                .set_many([("é", json!(1)), ("b", json!(2)), ("d", json!(3))])
+                .await?;
+            store
+                .transaction(|tx| {
+                    tx.set("c", json!("c"))?;
+                    tx.delete("b");
+                    tx.set("x", json!(0))?;
+                    tx.delete("x");
+                    tx.set("a", json!(null))?;
+                    tx.set("Z", json!([1]))?;
+                    tx.delete("d");
+                    tx.set("a", json!(true))?;
+                    Ok::<_, crate::Error<Infallible>>(())
+                })
+                .await?;
+            Ok::<_, crate::Error<Infallible>>(store.close())
+        });
+        let recording = result
+            .expect("memory storage completes at once")
+            .expect("memory storage does not fail");
+        let change = |key: &str, value: Option<&str>| {
+            (key.to_string(), value.map(|v| v.as_bytes().to_vec()))
+        };
+        assert_eq!(
+            recording.changes,
+            vec![
+                change("Z", Some("[1]")),
+                change("a", Some("true")),
+                change("b", None),
+                change("c", Some("\"c\"")),
+                change("d", None),
+            ]
+        );
+        assert_eq!(
+            recording.snapshot,
+            b"{\"Z\":[1],\"a\":true,\"c\":\"c\",\"\xc3\xa9\":1}\n"
+        );
+        assert_eq!(recording.len_after, 4);
+    }
+
+    #[test]
+    fn a_clearing_commit_snapshots_only_what_it_sets() {
+        let result = block_on(async {
+            let mut store = Store::open(Recording::default(), ManualClock::new(0)).await?;
+            store.set_many([("a", json!(1)), ("b", json!(2))]).await?;
+            store
+                .transaction(|tx| {
+                    tx.clear();
+                    tx.set("b", json!(3))?;
+                    tx.set("c", json!(4))?;
+                    tx.delete("c");
+                    Ok::<_, crate::Error<Infallible>>(())
+                })
+                .await?;
+            Ok::<_, crate::Error<Infallible>>(store.close())
+        });
+        let recording = result
+            .expect("memory storage completes at once")
+            .expect("memory storage does not fail");
+        assert_eq!(
+            recording.changes,
+            vec![("b".to_string(), Some(b"3".to_vec()))]
+        );
+        assert_eq!(recording.snapshot, b"{\"b\":3}\n");
+        assert_eq!(recording.len_after, 1);
     }
 }

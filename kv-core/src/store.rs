@@ -7,6 +7,7 @@ use crate::codec::{self, Entries};
 use crate::error::{Corrupt, Error};
 use crate::limits::Limits;
 use crate::persist::{Change, Commit, Persist, Stored};
+use crate::sorted::Sorted;
 use crate::transaction::Transaction;
 use crate::value::Json;
 
@@ -79,6 +80,11 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
         self.map.keys().map(|k| k.as_str())
     }
 
+    /// Every key, in ascending byte order.
+    pub fn sorted_keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        Sorted::new(self.map.len(), self.iter()).into_keys()
+    }
+
     /// Every value, in no particular order.
     pub fn values(&self) -> impl ExactSizeIterator<Item = &V> + '_ {
         self.map.values()
@@ -91,7 +97,7 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
 
     /// The whole store encoded as one snapshot, exactly as a snapshot adapter stores it.
     pub fn snapshot(&self) -> alloc::vec::Vec<u8> {
-        codec::encode_snapshot(&self.map, &crate::transaction::Staged::new(), false)
+        codec::encode_snapshot(&self.map, &Sorted::empty(), false)
     }
 
     /// The limits writes are checked against.
@@ -236,9 +242,10 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
             return Ok(result);
         }
         let (clear, staged) = (tx.clear, tx.staged);
+        let sorted = Sorted::new(staged.len(), staged.iter().map(|(k, v)| (k.as_str(), v)));
         let commit = Commit {
             clear,
-            staged: &staged,
+            staged: &sorted,
             base: &self.map,
         };
         let entries = commit.len_after();
@@ -253,8 +260,8 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
         }
         for (key, value) in staged {
             match value {
-                Some((value, _)) => self.map.insert(key.into(), value),
-                None => self.map.remove(key.as_str()),
+                Some((value, _)) => self.map.insert(key, value),
+                None => self.map.remove(&key),
             };
         }
         Ok(result)
@@ -311,5 +318,37 @@ fn decode<V: Json>(stored: Stored) -> Result<Entries<V>, Corrupt> {
         Stored::Nothing => Ok(Entries::new()),
         Stored::Snapshot(bytes) => codec::decode_snapshot(&bytes),
         Stored::Records(records) => codec::decode_records(records),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec::Vec;
+
+    use serde_json::json;
+
+    use crate::{ManualClock, MemoryPersist, Store, block_on};
+
+    #[test]
+    fn sorted_keys_and_the_snapshot_are_in_ascending_byte_order() {
+        let store = block_on(async {
+            let mut store = Store::open(MemoryPersist::new(), ManualClock::new(0)).await?;
+            store
+                .set_many([
+                    ("é", json!(1)),
+                    ("b", json!(2)),
+                    ("B", json!(3)),
+                    ("", json!(4)),
+                ])
+                .await?;
+            Ok::<_, crate::Error<core::convert::Infallible>>(store)
+        })
+        .expect("memory storage completes at once")
+        .expect("memory storage does not fail");
+        assert_eq!(store.sorted_keys().collect::<Vec<_>>(), ["", "B", "b", "é"]);
+        assert_eq!(
+            store.snapshot(),
+            "{\"\":4,\"B\":3,\"b\":2,\"é\":1}\n".as_bytes()
+        );
     }
 }

@@ -1,18 +1,18 @@
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use hashbrown::HashMap;
 use serde_json::Value;
+use smol_str::SmolStr;
 
 use crate::codec::{Entries, RESERVED_PREFIX};
 use crate::error::Rejected;
 use crate::limits::Limits;
 use crate::value::Json;
 
-/// Changes staged by one write call, in ascending key order: `Some((value, encoded))` to set,
-/// `None` to delete. Each value is encoded once, when staged, so limits are checked on the
-/// exact bytes that storage receives.
-pub(crate) type Staged<V> = BTreeMap<String, Option<(V, Vec<u8>)>>;
+/// One key's staged change: `Some((value, encoded))` to set, `None` to delete. Each value is
+/// encoded once, when staged, so limits are checked on the exact bytes that storage receives.
+pub(crate) type Staged<V> = Option<(V, Vec<u8>)>;
 
 /// Several changes that commit together, or not at all: see
 /// [`Store::transaction`](crate::Store::transaction).
@@ -25,7 +25,8 @@ pub struct Transaction<'a, V = Value> {
     limits: &'a Limits,
     now: u64,
     pub(crate) clear: bool,
-    pub(crate) staged: Staged<V>,
+    /// Sorted once, when the transaction commits (a commit hands out its changes in key order).
+    pub(crate) staged: HashMap<SmolStr, Staged<V>>,
 }
 
 impl<'a, V: Json> Transaction<'a, V> {
@@ -35,7 +36,7 @@ impl<'a, V: Json> Transaction<'a, V> {
             limits,
             now,
             clear: false,
-            staged: Staged::new(),
+            staged: HashMap::new(),
         }
     }
 
@@ -68,7 +69,7 @@ impl<'a, V: Json> Transaction<'a, V> {
         self.limits.check_key(&key)?;
         let encoded = value.encode();
         self.limits.check_value(&encoded)?;
-        self.staged.insert(key, Some((value, encoded)));
+        self.staged.insert(key.into(), Some((value, encoded)));
         Ok(())
     }
 

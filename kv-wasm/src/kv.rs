@@ -176,10 +176,8 @@ impl Kv {
     #[wasm_bindgen(unchecked_return_type = "Promise<string[]>")]
     pub fn keys(&self) -> Promise {
         self.read(|mirror| {
-            let mut keys: Vec<&str> = mirror.keys().collect();
-            keys.sort_unstable();
-            Ok(keys
-                .into_iter()
+            Ok(mirror
+                .sorted_keys()
                 .map(JsValue::from_str)
                 .collect::<Array>()
                 .into())
