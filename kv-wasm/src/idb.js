@@ -68,20 +68,25 @@ export class Idb {
     this.db = null;
   }
 
-  // A transaction over the records; if the connection was closed since it was last used,
-  // once more on a new one.
-  async transaction(mode) {
-    for (let attempt = 0; ; attempt++) {
-      const db = await this.connect();
-      try {
-        return mode === "readwrite"
-          ? db.transaction(RECORDS, mode, this.options)
-          : db.transaction(RECORDS, mode);
-      } catch (error) {
-        if (attempt > 0) throw error;
-        this.close();
-      }
+  // A transaction over the records on the open connection; null if there is none, or the
+  // browser closed it since it was last used (then it is forgotten).
+  begin(mode) {
+    if (!this.db) return null;
+    try {
+      return this.on(this.db, mode);
+    } catch {
+      this.close();
+      return null;
     }
+  }
+
+  // A transaction over the records, on a new connection if need be.
+  async transaction(mode) {
+    return this.begin(mode) ?? this.on(await this.connect(), mode);
+  }
+
+  on(db, mode) {
+    return db.transaction(RECORDS, mode, mode === "readwrite" ? this.options : undefined);
   }
 
   // Resolves [keys, values], every record.
@@ -96,32 +101,12 @@ export class Idb {
 
   // Writes one commit, `message` as remote.rs encodes it: [clear, key, text | null, ...], as
   // JSON text. Resolves that array, parsed, once the transaction completes; rejects with the
-  // transaction's error (null if it was aborted without one).
-  async commit(message) {
+  // transaction's error (null if it was aborted without one). On an open connection the
+  // transaction begins in this call.
+  commit(message) {
     const parsed = JSON.parse(message);
-    const tx = await this.transaction("readwrite");
-    const done = completion(tx, parsed);
-    try {
-      const records = tx.objectStore(RECORDS);
-      if (parsed[0]) records.clear();
-      for (let i = 1; i < parsed.length; i += 2) {
-        const text = parsed[i + 1];
-        if (text === null) records.delete(parsed[i]);
-        else records.put(text, parsed[i]);
-      }
-      // Every request is made: commit now rather than when this task ends, which can be well
-      // after, behind the wasm and promise work that follows (measured: ~80 µs a write).
-      if (tx.commit) tx.commit();
-    } catch (error) {
-      // Nothing of an aborted transaction is written; the caller hears of the first error,
-      // not of an abort that fails because the browser already ended the transaction.
-      done.catch(() => {});
-      try {
-        tx.abort();
-      } catch {}
-      throw error;
-    }
-    return done;
+    const tx = this.begin("readwrite");
+    return tx ? write(tx, parsed) : this.transaction("readwrite").then((tx) => write(tx, parsed));
   }
 
   // Stores `value` under `key` as it is: for tests that need storage holding what this
@@ -132,6 +117,33 @@ export class Idb {
     tx.objectStore(RECORDS).put(value, key);
     return done;
   }
+}
+
+// Requests every change of `parsed` in `tx` and commits it; never throws: a failure is the
+// returned promise's rejection.
+function write(tx, parsed) {
+  const done = completion(tx, parsed);
+  try {
+    const records = tx.objectStore(RECORDS);
+    if (parsed[0]) records.clear();
+    for (let i = 1; i < parsed.length; i += 2) {
+      const text = parsed[i + 1];
+      if (text === null) records.delete(parsed[i]);
+      else records.put(text, parsed[i]);
+    }
+    // Every request is made: commit now rather than when this task ends, which can be well
+    // after, behind the wasm and promise work that follows (measured: ~80 µs a write).
+    if (tx.commit) tx.commit();
+  } catch (error) {
+    // Nothing of an aborted transaction is written; the caller hears of the first error,
+    // not of an abort that fails because the browser already ended the transaction.
+    done.catch(() => {});
+    try {
+      tx.abort();
+    } catch {}
+    return Promise.reject(error);
+  }
+  return done;
 }
 
 function completion(tx, result) {
