@@ -1,7 +1,7 @@
 //! JSON checked without being parsed into a tree: [`JsonText`], and the scanner behind it.
 //!
 //! The scanner accepts exactly what `serde_json::from_slice::<serde_json::Value>` accepts
-//! (RFC 8259, nesting up to 128 deep, no lone surrogate escapes, no number too large for an
+//! (RFC 8259, nesting up to 127 deep, no lone surrogate escapes, no number too large for an
 //! `f64`), so a store keeps the same values whichever representation holds them. The fuzz
 //! target `json_text` checks the two agree.
 
@@ -10,8 +10,9 @@ use core::fmt;
 
 use smol_str::SmolStr;
 
-/// How deep arrays and objects may nest: serde_json's limit.
-pub(crate) const MAX_DEPTH: u32 = 128;
+/// How deep arrays and objects may nest: serde_json's limit. Its parser starts with a budget
+/// of 128 and refuses the container that spends the last of it, so 127 levels pass.
+pub(crate) const MAX_DEPTH: u32 = 127;
 
 /// One JSON value kept as its text, checked to be exactly one valid JSON value but not parsed.
 ///
@@ -567,8 +568,18 @@ mod tests {
     #[test]
     fn nesting_stops_where_serde_json_stops() {
         let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
-        assert!(ok(&deep(128)));
-        assert!(!ok(&deep(129)));
+        assert!(ok(&deep(127)));
+        assert!(!ok(&deep(128)), "serde_json refuses 128 levels");
+        assert!(!ok(&alloc::format!(
+            "{}{{}}{}",
+            "[".repeat(127),
+            "]".repeat(127)
+        )));
+        for n in [127, 128] {
+            let text = deep(n);
+            let theirs = serde_json::from_str::<serde_json::Value>(&text).is_ok();
+            assert_eq!(ok(&text), theirs, "{n} levels");
+        }
     }
 
     #[test]

@@ -141,3 +141,21 @@ fn utf8<'b>(key: Option<&str>, bytes: &'b [u8]) -> Result<&'b str, Corrupt> {
         Corrupt::from_invalid(key, valid, invalid)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::decode_snapshot;
+
+    #[test]
+    fn values_in_a_snapshot_nest_as_deep_as_serde_json_allows() {
+        // The snapshot's own object is one of the 127 levels serde_json allows.
+        for depth in [126, 127] {
+            let bytes = alloc::format!("{{\"k\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
+            let value = decode_snapshot::<Value>(bytes.as_bytes()).is_ok();
+            assert_eq!(value, depth < 127, "Value, depth {depth}");
+            let text = decode_snapshot::<JsonText>(bytes.as_bytes()).is_ok();
+            assert_eq!(text, value, "JsonText, depth {depth}");
+        }
+    }
+}

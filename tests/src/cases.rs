@@ -1,31 +1,48 @@
-//! One function per rule of the store. Each takes a [`Harness`] and panics if its adapter
-//! breaks the rule; [`conformance_tests!`](crate::conformance_tests) makes them tests.
+//! One function per rule of the store. Each takes a [`Harness`] and a value representation
+//! `V`, and panics if its adapter breaks the rule for stores of `V`;
+//! [`conformance_tests!`](crate::conformance_tests) makes them tests.
 
 use kv_core::{Error, ErrorKind, Limit, Limits, ManualClock, Persist, Rejected, Store, Value};
 use serde_json::json;
 
 use crate::faulty::{Faults, FaultyPersist};
 use crate::harness::Harness;
+use crate::value::TestValue;
 
 /// 2025-11-21T04:53:20Z, the time on every test clock unless a case moves it.
 const NOW: u64 = 1_763_700_800;
 
-type TestStore<P> = Store<P, ManualClock>;
+type TestStore<P, V> = Store<P, ManualClock, V>;
 
-async fn open<P: Persist>(persist: P) -> TestStore<P> {
+async fn open<P: Persist, V: TestValue>(persist: P) -> TestStore<P, V> {
     open_limited(persist, Limits::default()).await
 }
 
-async fn open_limited<P: Persist>(persist: P, limits: Limits) -> TestStore<P> {
+async fn open_limited<P: Persist, V: TestValue>(persist: P, limits: Limits) -> TestStore<P, V> {
     match Store::open_with_limits(persist, ManualClock::new(NOW), limits).await {
         Ok(store) => store,
         Err(e) => panic!("open failed: {e}"),
     }
 }
 
-async fn reopen<H: Harness>(h: &mut H, store: TestStore<H::Persist>) -> TestStore<H::Persist> {
+async fn reopen<H: Harness, V: TestValue>(
+    h: &mut H,
+    store: TestStore<H::Persist, V>,
+) -> TestStore<H::Persist, V> {
     drop(store);
     open(h.reopen().await).await
+}
+
+/// The whole store as one JSON object, keys in ascending order.
+fn all<P: Persist, V: TestValue>(store: &TestStore<P, V>) -> Value {
+    Value::Object(V::all(store))
+}
+
+/// `json!(...)` held as the store's value representation.
+macro_rules! v {
+    ($($json:tt)+) => {
+        TestValue::from_json(json!($($json)+))
+    };
 }
 
 macro_rules! ok {
@@ -37,11 +54,11 @@ macro_rules! ok {
     };
 }
 
-/// Calls `$m!($arg, case)` for every case in this module.
+/// Calls `$m!($arg, case)` for every case in this module; `$arg` is one token tree.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! for_each_case {
-    ($m:path, $arg:expr) => {
+    ($m:path, $arg:tt) => {
         $m!($arg, a_new_store_is_empty);
         $m!($arg, set_then_get_returns_the_value);
         $m!($arg, get_or_returns_the_fallback_only_for_a_missing_key);
@@ -77,47 +94,51 @@ macro_rules! for_each_case {
     };
 }
 
-pub async fn a_new_store_is_empty<H: Harness>(h: &mut H) {
-    let store = open(h.fresh().await).await;
+pub async fn a_new_store_is_empty<H: Harness, V: TestValue>(h: &mut H) {
+    let store = open::<_, V>(h.fresh().await).await;
     assert!(store.is_empty());
     assert_eq!(store.len(), 0);
     assert_eq!(store.get("anything"), None);
-    assert!(store.get_all().is_empty());
+    assert!(V::all(&store).is_empty());
 }
 
-pub async fn set_then_get_returns_the_value<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
-    ok!(store.set("last_command", json!("ping")).await);
-    assert_eq!(store.get("last_command"), Some(&json!("ping")));
-    ok!(store.set("last_command", json!("pong")).await);
-    assert_eq!(store.get("last_command"), Some(&json!("pong")));
+pub async fn set_then_get_returns_the_value<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store.set("last_command", v!("ping")).await);
+    assert_eq!(store.get("last_command"), Some(&v!("ping")));
+    ok!(store.set("last_command", v!("pong")).await);
+    assert_eq!(store.get("last_command"), Some(&v!("pong")));
     assert_eq!(store.len(), 1);
     assert!(store.contains("last_command"));
 }
 
-pub async fn get_or_returns_the_fallback_only_for_a_missing_key<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
-    assert_eq!(store.get_or("absent", json!(0)), json!(0));
-    ok!(store.set("present", json!(null)).await);
-    assert_eq!(store.get_or("present", json!(0)), json!(null));
-    ok!(store.set("zero", json!(0)).await);
-    assert_eq!(store.get_or("zero", json!(7)), json!(0));
+pub async fn get_or_returns_the_fallback_only_for_a_missing_key<H: Harness, V: TestValue>(
+    h: &mut H,
+) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    assert_eq!(store.get_or("absent", v!(0)), v!(0));
+    ok!(store.set("present", v!(null)).await);
+    assert_eq!(store.get_or("present", v!(0)), v!(null));
+    ok!(store.set("zero", v!(0)).await);
+    assert_eq!(store.get_or("zero", v!(7)), v!(0));
 }
 
-pub async fn touch_stores_the_clock_time_in_whole_unix_seconds<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
+pub async fn touch_stores_the_clock_time_in_whole_unix_seconds<H: Harness, V: TestValue>(
+    h: &mut H,
+) {
+    let mut store = open::<_, V>(h.fresh().await).await;
     assert_eq!(ok!(store.touch("seen:1").await), NOW);
-    assert_eq!(store.get("seen:1"), Some(&json!(NOW)));
-    assert!(store.get("seen:1").is_some_and(Value::is_u64));
+    assert_eq!(store.get("seen:1"), Some(&v!(NOW)));
+    assert!(store.get("seen:1").is_some_and(|v| v.to_json().is_u64()));
     store.clock().advance(90);
     assert_eq!(ok!(store.touch("seen:1").await), NOW + 90);
     let store = reopen(h, store).await;
-    assert_eq!(store.get("seen:1"), Some(&json!(NOW + 90)));
+    assert_eq!(store.get("seen:1"), Some(&v!(NOW + 90)));
 }
 
-pub async fn delete_reports_whether_the_key_existed<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
-    ok!(store.set("a", json!(1)).await);
+pub async fn delete_reports_whether_the_key_existed<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store.set("a", v!(1)).await);
     assert!(ok!(store.delete("a").await));
     assert!(!ok!(store.delete("a").await));
     assert!(!ok!(store.delete("never").await));
@@ -126,37 +147,34 @@ pub async fn delete_reports_whether_the_key_existed<H: Harness>(h: &mut H) {
     assert_eq!(store.get("a"), None);
 }
 
-pub async fn every_write_survives_reopening<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
-    ok!(store.set("a", json!({"n": 1})).await);
+pub async fn every_write_survives_reopening<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store.set("a", v!({"n": 1})).await);
     ok!(store.touch("b").await);
-    ok!(store.set_many([("c", json!(3)), ("d", json!(4))]).await);
+    ok!(store.set_many([("c", v!(3)), ("d", v!(4))]).await);
     ok!(store.delete("c").await);
-    ok!(store.update("a", |_| Some(json!({"n": 2}))).await);
-    let before = store.get_all();
+    ok!(store.update("a", |_| Some(v!({"n": 2}))).await);
+    let before = all(&store);
     let store = reopen(h, store).await;
-    assert_eq!(store.get_all(), before);
-    assert_eq!(
-        Value::Object(before),
-        json!({"a": {"n": 2}, "b": NOW, "d": 4})
-    );
+    assert_eq!(all(&store), before);
+    assert_eq!(before, json!({"a": {"n": 2}, "b": NOW, "d": 4}));
 }
 
-pub async fn clear_erases_storage_itself<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
-    ok!(store.set_many([("a", json!(1)), ("b", json!(2))]).await);
+pub async fn clear_erases_storage_itself<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store.set_many([("a", v!(1)), ("b", v!(2))]).await);
     ok!(store.clear().await);
     assert!(store.is_empty());
     let mut store = reopen(h, store).await;
     assert!(store.is_empty());
-    ok!(store.set("c", json!(3)).await);
+    ok!(store.set("c", v!(3)).await);
     let store = reopen(h, store).await;
-    assert_eq!(Value::Object(store.get_all()), json!({"c": 3}));
+    assert_eq!(all(&store), json!({"c": 3}));
 }
 
-pub async fn set_many_writes_every_key<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
-    let entries: Vec<(String, Value)> = (0..100).map(|i| (format!("k{i}"), json!(i))).collect();
+pub async fn set_many_writes_every_key<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    let entries: Vec<(String, V)> = (0..100).map(|i| (format!("k{i}"), v!(i))).collect();
     ok!(store.set_many(entries.clone()).await);
     assert_eq!(store.len(), 100);
     let store = reopen(h, store).await;
@@ -165,87 +183,91 @@ pub async fn set_many_writes_every_key<H: Harness>(h: &mut H) {
     }
 }
 
-pub async fn delete_many_counts_the_keys_that_existed<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
+pub async fn delete_many_counts_the_keys_that_existed<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
     ok!(store
-        .set_many([("a", json!(1)), ("b", json!(2)), ("c", json!(3))])
+        .set_many([("a", v!(1)), ("b", v!(2)), ("c", v!(3))])
         .await);
     assert_eq!(ok!(store.delete_many(["a", "c", "x", "a"]).await), 2);
     let store = reopen(h, store).await;
-    assert_eq!(Value::Object(store.get_all()), json!({"b": 2}));
+    assert_eq!(all(&store), json!({"b": 2}));
 }
 
-pub async fn set_if_absent_keeps_the_first_value<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
-    assert!(ok!(store.set_if_absent("k", json!("first")).await));
-    assert!(!ok!(store.set_if_absent("k", json!("second")).await));
+pub async fn set_if_absent_keeps_the_first_value<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    assert!(ok!(store.set_if_absent("k", v!("first")).await));
+    assert!(!ok!(store.set_if_absent("k", v!("second")).await));
     let store = reopen(h, store).await;
-    assert_eq!(store.get("k"), Some(&json!("first")));
+    assert_eq!(store.get("k"), Some(&v!("first")));
 }
 
-pub async fn touch_if_absent_answers_have_i_seen_this_id<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
+pub async fn touch_if_absent_answers_have_i_seen_this_id<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
     assert!(ok!(store.touch_if_absent("seen:42").await));
     store.clock().advance(60);
     assert!(!ok!(store.touch_if_absent("seen:42").await));
     let store = reopen(h, store).await;
-    assert_eq!(
-        store.get("seen:42"),
-        Some(&json!(NOW)),
-        "first sighting kept"
-    );
+    assert_eq!(store.get("seen:42"), Some(&v!(NOW)), "first sighting kept");
 }
 
-pub async fn update_reads_and_writes_in_one_step<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
-    let bump = |v: Option<&Value>| Some(json!(v.and_then(Value::as_u64).unwrap_or(0) + 1));
-    assert_eq!(ok!(store.update("hits", bump).await), Some(json!(1)));
-    assert_eq!(ok!(store.update("hits", bump).await), Some(json!(2)));
+pub async fn update_reads_and_writes_in_one_step<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    let bump = |v: Option<&V>| {
+        let hits = v.and_then(|v| v.to_json().as_u64()).unwrap_or(0);
+        Some(v!(hits + 1))
+    };
+    assert_eq!(ok!(store.update("hits", bump).await), Some(v!(1)));
+    assert_eq!(ok!(store.update("hits", bump).await), Some(v!(2)));
     assert_eq!(ok!(store.update("hits", |_| None).await), None);
     assert!(!store.contains("hits"));
     assert_eq!(ok!(store.update("missing", |_| None).await), None);
     ok!(store.update("hits", bump).await);
     let store = reopen(h, store).await;
-    assert_eq!(store.get("hits"), Some(&json!(1)));
+    assert_eq!(store.get("hits"), Some(&v!(1)));
 }
 
-pub async fn a_transaction_sees_its_own_writes_and_commits_them_together<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
+pub async fn a_transaction_sees_its_own_writes_and_commits_them_together<
+    H: Harness,
+    V: TestValue,
+>(
+    h: &mut H,
+) {
+    let mut store = open::<_, V>(h.fresh().await).await;
     ok!(store
-        .set_many([("queue:a", json!(["t"])), ("stale", json!(1))])
+        .set_many([("queue:a", v!(["t"])), ("stale", v!(1))])
         .await);
     let moved = store
         .transaction(|tx| {
             let token = tx.get("queue:a").cloned();
             tx.delete("queue:a");
             assert!(!tx.contains("queue:a"));
-            tx.set("queue:b", token.clone().unwrap_or(Value::Null))?;
+            tx.set("queue:b", token.clone().unwrap_or_else(|| v!(null)))?;
             assert_eq!(tx.get("queue:b"), token.as_ref());
             tx.clear();
             assert!(!tx.contains("stale"));
-            tx.set("queue:b", json!(["t"]))?;
+            tx.set("queue:b", v!(["t"]))?;
             Ok::<_, Error<<H::Persist as Persist>::Error>>(token.is_some())
         })
         .await;
     assert!(ok!(moved));
     let store = reopen(h, store).await;
-    assert_eq!(Value::Object(store.get_all()), json!({"queue:b": ["t"]}));
+    assert_eq!(all(&store), json!({"queue:b": ["t"]}));
 }
 
-pub async fn a_failed_transaction_writes_nothing<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
-    ok!(store.set("kept", json!(1)).await);
+pub async fn a_failed_transaction_writes_nothing<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store.set("kept", v!(1)).await);
     let result = store
         .transaction(|tx| {
-            tx.set("new", json!(2))?;
+            tx.set("new", v!(2))?;
             tx.delete("kept");
             Err(Abort::ChangedMyMind)
         })
         .await;
     assert!(matches!(result, Err::<(), _>(Abort::ChangedMyMind)));
-    assert_eq!(Value::Object(store.get_all()), json!({"kept": 1}));
+    assert_eq!(all(&store), json!({"kept": 1}));
     let store = reopen(h, store).await;
-    assert_eq!(Value::Object(store.get_all()), json!({"kept": 1}));
+    assert_eq!(all(&store), json!({"kept": 1}));
 }
 
 /// A caller's own error type, aborting a transaction.
@@ -274,176 +296,177 @@ fn rejected_limit<E: kv_core::StorageError>(result: Result<(), Error<E>>) -> Lim
     }
 }
 
-pub async fn a_key_over_the_key_limit_is_rejected_and_nothing_changes<H: Harness>(h: &mut H) {
-    let mut store = open_limited(h.fresh().await, Limits::DEFAULT.max_key_bytes(8)).await;
-    ok!(store.set("12345678", json!(1)).await);
-    let long = rejected_limit(store.set("123456789", json!(1)).await);
+pub async fn a_key_over_the_key_limit_is_rejected_and_nothing_changes<H: Harness, V: TestValue>(
+    h: &mut H,
+) {
+    let mut store = open_limited::<_, V>(h.fresh().await, Limits::DEFAULT.max_key_bytes(8)).await;
+    ok!(store.set("12345678", v!(1)).await);
+    let long = rejected_limit(store.set("123456789", v!(1)).await);
     assert_eq!(long, Limit::KeyBytes);
     // Counted in UTF-8 bytes: four two-byte characters are eight bytes, five are ten.
-    ok!(store.set("éééé", json!(1)).await);
+    ok!(store.set("éééé", v!(1)).await);
     assert_eq!(
-        rejected_limit(store.set("ééééé", json!(1)).await),
+        rejected_limit(store.set("ééééé", v!(1)).await),
         Limit::KeyBytes
     );
     let batch = store
-        .set_many([("ok", json!(1)), ("much-too-long", json!(2))])
+        .set_many([("ok", v!(1)), ("much-too-long", v!(2))])
         .await;
     assert_eq!(rejected_limit(batch), Limit::KeyBytes);
     let store = reopen(h, store).await;
-    assert_eq!(
-        Value::Object(store.get_all()),
-        json!({"12345678": 1, "éééé": 1})
-    );
+    assert_eq!(all(&store), json!({"12345678": 1, "éééé": 1}));
 }
 
-pub async fn a_value_over_the_value_limit_is_rejected_and_nothing_changes<H: Harness>(h: &mut H) {
-    let mut store = open_limited(h.fresh().await, Limits::DEFAULT.max_value_bytes(10)).await;
+pub async fn a_value_over_the_value_limit_is_rejected_and_nothing_changes<
+    H: Harness,
+    V: TestValue,
+>(
+    h: &mut H,
+) {
+    let limits = Limits::DEFAULT.max_value_bytes(10);
+    let mut store = open_limited::<_, V>(h.fresh().await, limits).await;
     // Encoded sizes: "12345678" with its quotes is 10 bytes, one more character is 11.
-    ok!(store.set("k", json!("12345678")).await);
-    let e = store.set("k", json!("123456789")).await;
+    ok!(store.set("k", v!("12345678")).await);
+    let e = store.set("k", v!("123456789")).await;
     assert_eq!(rejected_limit(e), Limit::ValueBytes);
     let e = store
-        .update("k", |_| Some(json!([1, 2, 3, 4, 5])))
+        .update("k", |_| Some(v!([1, 2, 3, 4, 5])))
         .await
         .map(drop);
     assert_eq!(rejected_limit(e), Limit::ValueBytes);
-    assert_eq!(store.get("k"), Some(&json!("12345678")));
+    assert_eq!(store.get("k"), Some(&v!("12345678")));
     let store = reopen(h, store).await;
-    assert_eq!(store.get("k"), Some(&json!("12345678")));
+    assert_eq!(store.get("k"), Some(&v!("12345678")));
 }
 
-pub async fn the_entry_limit_stops_new_keys_but_not_overwrites<H: Harness>(h: &mut H) {
-    let mut store = open_limited(h.fresh().await, Limits::DEFAULT.max_entries(2)).await;
-    ok!(store.set_many([("a", json!(1)), ("b", json!(2))]).await);
-    assert_eq!(
-        rejected_limit(store.set("c", json!(3)).await),
-        Limit::Entries
-    );
-    ok!(store.set("a", json!(10)).await);
+pub async fn the_entry_limit_stops_new_keys_but_not_overwrites<H: Harness, V: TestValue>(
+    h: &mut H,
+) {
+    let mut store = open_limited::<_, V>(h.fresh().await, Limits::DEFAULT.max_entries(2)).await;
+    ok!(store.set_many([("a", v!(1)), ("b", v!(2))]).await);
+    assert_eq!(rejected_limit(store.set("c", v!(3)).await), Limit::Entries);
+    ok!(store.set("a", v!(10)).await);
     // A batch that deletes one and adds one stays within the limit.
     ok!(store
         .transaction(|tx| {
             tx.delete("b");
-            tx.set("c", json!(3))?;
+            tx.set("c", v!(3))?;
             Ok::<_, Error<<H::Persist as Persist>::Error>>(())
         })
         .await);
     let store = reopen(h, store).await;
-    assert_eq!(Value::Object(store.get_all()), json!({"a": 10, "c": 3}));
+    assert_eq!(all(&store), json!({"a": 10, "c": 3}));
 }
 
-pub async fn a_store_over_its_limits_still_opens_whole<H: Harness>(h: &mut H) {
-    let mut store = open_limited(h.fresh().await, Limits::NONE).await;
+pub async fn a_store_over_its_limits_still_opens_whole<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open_limited::<_, V>(h.fresh().await, Limits::NONE).await;
     ok!(store
-        .set_many((0..5).map(|i| (format!("key-{i}"), json!("a long value"))))
+        .set_many((0..5).map(|i| (format!("key-{i}"), v!("a long value"))))
         .await);
     drop(store);
     let tight = Limits::DEFAULT
         .max_entries(2)
         .max_key_bytes(1)
         .max_value_bytes(1);
-    let mut store = open_limited(h.reopen().await, tight).await;
+    let mut store = open_limited::<_, V>(h.reopen().await, tight).await;
     assert_eq!(store.len(), 5, "nothing stored is dropped on open");
     ok!(store.delete("key-0").await);
     assert_eq!(store.len(), 4);
 }
 
-pub async fn reserved_keys_are_rejected<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
-    match store.set("\u{0}meta", json!(1)).await {
+pub async fn reserved_keys_are_rejected<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    match store.set("\u{0}meta", v!(1)).await {
         Err(e) => assert_eq!(e.kind(), ErrorKind::ReservedKey),
         Ok(()) => panic!("a key beginning with U+0000 was accepted"),
     }
-    ok!(store.set("a\u{0}b", json!(1)).await);
+    ok!(store.set("a\u{0}b", v!(1)).await);
     assert!(!store.contains("\u{0}meta"));
 }
 
-pub async fn every_json_value_round_trips<H: Harness>(h: &mut H) {
-    let values = [
-        json!(null),
-        json!(true),
-        json!(false),
-        json!(0),
-        json!(-1),
-        json!(u64::MAX),
-        json!(i64::MIN),
-        json!(1.5),
-        json!(-0.000_123_4),
-        json!(""),
-        json!("quotes \" and \\ and \n and \u{1F600} and \u{0}"),
-        json!([]),
-        json!({}),
-        json!([1, "two", [3], {"four": 4}]),
-        json!({"z": 1, "a": {"nested": [null, true]}, "é": "ü"}),
+pub async fn every_json_value_round_trips<H: Harness, V: TestValue>(h: &mut H) {
+    let values: [V; 15] = [
+        v!(null),
+        v!(true),
+        v!(false),
+        v!(0),
+        v!(-1),
+        v!(u64::MAX),
+        v!(i64::MIN),
+        v!(1.5),
+        v!(-0.000_123_4),
+        v!(""),
+        v!("quotes \" and \\ and \n and \u{1F600} and \u{0}"),
+        v!([]),
+        v!({}),
+        v!([1, "two", [3], {"four": 4}]),
+        v!({"z": 1, "a": {"nested": [null, true]}, "é": "ü"}),
     ];
-    let mut store = open(h.fresh().await).await;
+    let mut store = open::<_, V>(h.fresh().await).await;
     for (i, value) in values.iter().enumerate() {
         ok!(store.set(format!("v{i}"), value.clone()).await);
     }
-    ok!(store.set("ключ 🔑", json!("unicode key")).await);
-    ok!(store.set("", json!("empty key")).await);
+    ok!(store.set("ключ 🔑", v!("unicode key")).await);
+    ok!(store.set("", v!("empty key")).await);
     let store = reopen(h, store).await;
     for (i, value) in values.iter().enumerate() {
         assert_eq!(store.get(&format!("v{i}")), Some(value), "value {i}");
     }
-    assert_eq!(store.get("ключ 🔑"), Some(&json!("unicode key")));
-    assert_eq!(store.get(""), Some(&json!("empty key")));
+    assert_eq!(store.get("ключ 🔑"), Some(&v!("unicode key")));
+    assert_eq!(store.get(""), Some(&v!("empty key")));
 }
 
-pub async fn get_all_and_the_iterators_agree<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
+pub async fn get_all_and_the_iterators_agree<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
     ok!(store
-        .set_many([("b", json!(2)), ("a", json!(1)), ("c", json!(3))])
+        .set_many([("b", v!(2)), ("a", v!(1)), ("c", v!(3))])
         .await);
-    let all = store.get_all();
+    let all = V::all(&store);
     assert_eq!(all.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
     let mut keys: Vec<&str> = store.keys().collect();
     keys.sort_unstable();
     assert_eq!(keys, ["a", "b", "c"]);
-    let mut values: Vec<&Value> = store.values().collect();
-    values.sort_by_key(|v| v.as_u64());
-    assert_eq!(values, [&json!(1), &json!(2), &json!(3)]);
+    let mut values: Vec<&V> = store.values().collect();
+    values.sort_by_key(|v| v.to_json().as_u64());
+    assert_eq!(values, [&v!(1), &v!(2), &v!(3)]);
     assert_eq!(store.iter().len(), 3);
-    assert!(store.iter().all(|(k, v)| all.get(k) == Some(v)));
+    assert!(store.iter().all(|(k, v)| all.get(k) == Some(&v.to_json())));
 }
 
-pub async fn a_failed_commit_leaves_memory_equal_to_storage<H: Harness>(h: &mut H) {
+pub async fn a_failed_commit_leaves_memory_equal_to_storage<H: Harness, V: TestValue>(h: &mut H) {
     let faults = Faults::default();
     let persist = FaultyPersist::new(h.fresh().await, faults.clone());
-    let mut store = open(persist).await;
-    ok!(store.set_many([("a", json!(1)), ("b", json!(2))]).await);
+    let mut store = open::<_, V>(persist).await;
+    ok!(store.set_many([("a", v!(1)), ("b", v!(2))]).await);
 
     faults.fail_commits(1);
-    assert!(store.set("a", json!(100)).await.is_err());
+    assert!(store.set("a", v!(100)).await.is_err());
     faults.fail_commits(1);
     assert!(store.delete("b").await.is_err());
     faults.fail_commits(1);
     assert!(store.clear().await.is_err());
     faults.fail_commits(1);
-    assert!(
-        store
-            .set_many([("c", json!(3)), ("d", json!(4))])
-            .await
-            .is_err()
-    );
+    assert!(store.set_many([("c", v!(3)), ("d", v!(4))]).await.is_err());
     faults.fail_commits(1);
     assert!(store.touch_if_absent("e").await.is_err());
 
     let expected = json!({"a": 1, "b": 2});
-    assert_eq!(Value::Object(store.get_all()), expected, "memory");
+    assert_eq!(all(&store), expected, "memory");
     drop(store);
-    let store = open(h.reopen().await).await;
-    assert_eq!(Value::Object(store.get_all()), expected, "storage");
+    let store = open::<_, V>(h.reopen().await).await;
+    assert_eq!(all(&store), expected, "storage");
 }
 
-pub async fn corrupt_storage_fails_to_open_and_is_not_overwritten<H: Harness>(h: &mut H) {
-    let mut store = open(h.fresh().await).await;
-    ok!(store.set("a", json!(1)).await);
+pub async fn corrupt_storage_fails_to_open_and_is_not_overwritten<H: Harness, V: TestValue>(
+    h: &mut H,
+) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store.set("a", v!(1)).await);
     drop(store);
     h.corrupt().await;
     // Twice: a first open that "repaired" or emptied the storage would let the second pass.
     for attempt in ["first", "second"] {
-        match Store::<_, _>::open(h.reopen().await, ManualClock::new(NOW)).await {
+        match Store::<_, _, V>::open(h.reopen().await, ManualClock::new(NOW)).await {
             Err(e) => assert_eq!(e.kind(), ErrorKind::Corrupt, "{attempt} open: {e}"),
             Ok(_) => panic!("{attempt} open of corrupt storage succeeded"),
         }

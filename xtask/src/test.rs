@@ -6,8 +6,11 @@ use crate::cmd::Cmd;
 use crate::setup::{self, has_nightly};
 use crate::{Result, root};
 
-/// How long `cargo xtask test` fuzzes the snapshot decoder when nightly is present.
+/// How long `cargo xtask test` runs each fuzz target when nightly is present.
 const FUZZ_SECONDS: &str = "30";
+
+/// The targets in `fuzz/fuzz_targets`: the snapshot decoder, and `JsonText` against serde_json.
+const FUZZ_TARGETS: &[&str] = &["decode_snapshot", "json_text"];
 
 /// One check: a cargo command line, or a function.
 enum Step {
@@ -60,7 +63,10 @@ const STEPS: &[Step] = &[
     Step::Run("wasm tests in headless Chromium", wasm_tests),
     Step::Run("npm package build", crate::demo::build_package),
     Step::Run("browser end-to-end tests", browser_tests),
-    Step::Run("fuzz the snapshot decoder (nightly only)", fuzz),
+    Step::Run(
+        "fuzz the snapshot decoder and JsonText (nightly only)",
+        fuzz,
+    ),
 ];
 
 pub(crate) fn run() -> Result {
@@ -102,17 +108,13 @@ fn fuzz() -> Result {
         return Ok(());
     }
     let max_time = format!("-max_total_time={FUZZ_SECONDS}");
-    Cmd::new(
-        "cargo",
-        &[
-            "+nightly",
-            "fuzz",
-            "run",
-            "decode_snapshot",
-            "--",
-            &max_time,
-        ],
-    )
-    .dir(&root().join("fuzz"))
-    .run()
+    for target in FUZZ_TARGETS {
+        Cmd::new(
+            "cargo",
+            &["+nightly", "fuzz", "run", target, "--", &max_time],
+        )
+        .dir(&root().join("fuzz"))
+        .run()?;
+    }
+    Ok(())
 }
