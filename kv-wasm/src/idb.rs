@@ -18,9 +18,9 @@ use wasm_bindgen::prelude::*;
 use crate::error::BrowserError;
 use crate::remote;
 
-#[wasm_bindgen(module = "/src/idb.js")]
+#[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
-    /// One store's database, its connection and its transactions (see `idb.js`).
+    /// One store's database, its connection and its transactions (see `browser.js`).
     #[derive(Debug)]
     type Idb;
 

@@ -1,7 +1,7 @@
 //! Values across the boundary: JS values to [`JsonText`] and back.
 //!
 //! JS values leave as JSON text written by the engine's own `JSON.stringify`, guarded so that
-//! anything JSON cannot hold is refused rather than changed (see `json.js`); the store keeps
+//! anything JSON cannot hold is refused rather than changed (see `browser.js`); the store keeps
 //! that text as it is (checked, never parsed in wasm), and values come back through
 //! `JSON.parse`. One crossing per value, whatever its size.
 
@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::{ErrorName, js_error};
 
-#[wasm_bindgen(module = "/src/json.js")]
+#[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
     #[wasm_bindgen(js_name = toJson, catch)]
     fn to_json(value: &JsValue) -> Result<String, JsValue>;

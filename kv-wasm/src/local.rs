@@ -15,9 +15,9 @@ use wasm_bindgen::prelude::*;
 use crate::error::BrowserError;
 use crate::remote;
 
-#[wasm_bindgen(module = "/src/local.js")]
+#[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
-    /// One store's items in `localStorage` (see `local.js`).
+    /// One store's items in `localStorage` (see `browser.js`).
     #[derive(Debug, Clone)]
     pub(crate) type Local;
 

@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use crate::batch::Batch;
 use crate::local::LocalPersist;
 
-#[wasm_bindgen(module = "/src/remote.js")]
+#[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
     /// A `BroadcastChannel`.
     #[derive(Debug)]
