@@ -47,6 +47,22 @@ const STEPS: &[Step] = &[
         ],
     ),
     Step::Cargo(
+        "clippy on wasm32, the npm build (feature standalone: no std)",
+        &[
+            "clippy",
+            "-p",
+            "kv-wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--lib",
+            "--features",
+            "standalone",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
+    Step::Cargo(
         "kv-core on a bare target (no_std)",
         &["build", "-p", "kv-core", "--target", "x86_64-unknown-none"],
     ),
@@ -59,6 +75,10 @@ const STEPS: &[Step] = &[
             "--exclude",
             "kv-wasm",
         ],
+    ),
+    Step::Cargo(
+        "kv-wasm unit tests on the host (message encoding, write queue, prefixes)",
+        &["test", "-p", "kv-wasm", "--lib"],
     ),
     Step::Run("wasm tests in headless Chromium", wasm_tests),
     Step::Run("npm package build", crate::demo::build_package),
