@@ -2,26 +2,14 @@
 //! that opens encodes to a snapshot that opens to the same store and encodes to the same bytes.
 #![no_main]
 
+mod bytes;
+
 use core::convert::Infallible;
 
-use kv_core::{Commit, Json, ErrorKind, ManualClock, Persist, Store, Stored, block_on};
+use kv_core::{ErrorKind, ManualClock, Store, block_on};
 use libfuzzer_sys::fuzz_target;
 
-/// A snapshot adapter over bytes in memory.
-struct Bytes(Vec<u8>);
-
-impl Persist for Bytes {
-    type Error = Infallible;
-
-    async fn load(&mut self) -> Result<Stored, Infallible> {
-        Ok(Stored::Snapshot(self.0.clone()))
-    }
-
-    async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), Infallible> {
-        self.0 = commit.snapshot();
-        Ok(())
-    }
-}
+use crate::bytes::Bytes;
 
 fn open(bytes: Vec<u8>) -> Result<Store<Bytes, ManualClock>, kv_core::Error<Infallible>> {
     block_on(Store::open(Bytes(bytes), ManualClock::new(0))).expect("memory is synchronous")

@@ -3,28 +3,14 @@
 //! snapshot to the same keys and values as a store of `Value`, or fails as `Corrupt` with it.
 #![no_main]
 
+mod bytes;
+
 use core::convert::Infallible;
 
-use kv_core::{
-    Commit, ErrorKind, Json, JsonText, ManualClock, Persist, Store, Stored, Value, block_on,
-};
+use kv_core::{ErrorKind, Json, JsonText, ManualClock, Store, Value, block_on};
 use libfuzzer_sys::fuzz_target;
 
-/// A snapshot adapter over bytes in memory.
-struct Bytes(Vec<u8>);
-
-impl Persist for Bytes {
-    type Error = Infallible;
-
-    async fn load(&mut self) -> Result<Stored, Infallible> {
-        Ok(Stored::Snapshot(self.0.clone()))
-    }
-
-    async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), Infallible> {
-        self.0 = commit.snapshot();
-        Ok(())
-    }
-}
+use crate::bytes::Bytes;
 
 type Opened<V> = Result<Store<Bytes, ManualClock, V>, kv_core::Error<Infallible>>;
 

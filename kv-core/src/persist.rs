@@ -181,7 +181,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{ManualClock, MemoryPersist, Store, block_on};
+    use crate::{ManualClock, MemoryPersist, Store, Transaction, block_on};
 
     /// Storage in memory that keeps, besides the records, what the last commit handed over.
     #[derive(Debug, Default)]
@@ -213,31 +213,39 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_commit_hands_out_each_changed_key_once_in_ascending_byte_order() {
+    type TestStore = Store<Recording, ManualClock>;
+
+    /// Sets `initial` in one commit, runs `f` as a second one, and returns what that second
+    /// commit handed to storage.
+    fn second_commit<const N: usize>(
+        initial: [(&str, Value); N],
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<(), crate::Error<Infallible>>,
+    ) -> Recording {
         let result = block_on(async {
-            let mut store = Store::open(Recording::default(), ManualClock::new(0)).await?;
-            store
-                .set_many([("é", json!(1)), ("b", json!(2)), ("d", json!(3))])
-                .await?;
-            store
-                .transaction(|tx| {
-                    tx.set("c", json!("c"))?;
-                    tx.delete("b");
-                    tx.set("x", json!(0))?;
-                    tx.delete("x");
-                    tx.set("a", json!(null))?;
-                    tx.set("Z", json!([1]))?;
-                    tx.delete("d");
-                    tx.set("a", json!(true))?;
-                    Ok::<_, crate::Error<Infallible>>(())
-                })
-                .await?;
+            let mut store: TestStore =
+                Store::open(Recording::default(), ManualClock::new(0)).await?;
+            store.set_many(initial).await?;
+            store.transaction(f).await?;
             Ok::<_, crate::Error<Infallible>>(store.close())
         });
-        let recording = result
+        result
             .expect("memory storage completes at once")
-            .expect("memory storage does not fail");
+            .expect("memory storage does not fail")
+    }
+
+    #[test]
+    fn a_commit_hands_out_each_changed_key_once_in_ascending_byte_order() {
+        let recording = second_commit([("é", json!(1)), ("b", json!(2)), ("d", json!(3))], |tx| {
+            tx.set("c", json!("c"))?;
+            tx.delete("b");
+            tx.set("x", json!(0))?;
+            tx.delete("x");
+            tx.set("a", json!(null))?;
+            tx.set("Z", json!([1]))?;
+            tx.delete("d");
+            tx.set("a", json!(true))?;
+            Ok(())
+        });
         let change = |key: &str, value: Option<&str>| {
             (key.to_string(), value.map(|v| v.as_bytes().to_vec()))
         };
@@ -260,23 +268,13 @@ mod tests {
 
     #[test]
     fn a_clearing_commit_snapshots_only_what_it_sets() {
-        let result = block_on(async {
-            let mut store = Store::open(Recording::default(), ManualClock::new(0)).await?;
-            store.set_many([("a", json!(1)), ("b", json!(2))]).await?;
-            store
-                .transaction(|tx| {
-                    tx.clear();
-                    tx.set("b", json!(3))?;
-                    tx.set("c", json!(4))?;
-                    tx.delete("c");
-                    Ok::<_, crate::Error<Infallible>>(())
-                })
-                .await?;
-            Ok::<_, crate::Error<Infallible>>(store.close())
+        let recording = second_commit([("a", json!(1)), ("b", json!(2))], |tx| {
+            tx.clear();
+            tx.set("b", json!(3))?;
+            tx.set("c", json!(4))?;
+            tx.delete("c");
+            Ok(())
         });
-        let recording = result
-            .expect("memory storage completes at once")
-            .expect("memory storage does not fail");
         assert_eq!(
             recording.changes,
             vec![("b".to_string(), Some(b"3".to_vec()))]
