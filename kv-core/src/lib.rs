@@ -18,6 +18,23 @@
 //! # Ok::<(), kv_core::Error<core::convert::Infallible>>(())
 //! # }).unwrap();
 //! ```
+//!
+//! Values are held as parsed [`Value`]s by default. A host that parses JSON itself (a browser)
+//! can hold them as [`JsonText`] instead: the text, checked but never parsed, with the same
+//! rules and the same stored format, and no JSON parser linked:
+//!
+//! ```
+//! # use kv_core::{Store, MemoryPersist, ManualClock, JsonText};
+//! # kv_core::block_on(async {
+//! let mut store: Store<_, _, JsonText> =
+//!     Store::open(MemoryPersist::new(), ManualClock::new(1_763_700_000)).await?;
+//! store.set("user", JsonText::new(r#"{"name": "Ada"}"#)?).await?;
+//! store.touch("seen:123").await?;
+//! assert_eq!(store.get("seen:123").map(JsonText::as_str), Some("1763700000"));
+//! assert!(JsonText::new("{\"unclosed\": ").is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -1,5 +1,6 @@
 //! Random operation sequences against the store and a `BTreeMap` model, with storage that
-//! fails at random commits. After every step, memory, storage and the model agree.
+//! fails at random commits. After every step, memory, storage and the model agree: for stores
+//! that hold `Value`s and stores that hold `JsonText`.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
@@ -7,10 +8,10 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use kv_core::{
-    Commit, Error, ErrorKind, Json, Limit, Limits, ManualClock, Persist, Rejected, Store, Stored,
-    Value,
+    Commit, Error, ErrorKind, Json, JsonText, Limit, Limits, ManualClock, Persist, Rejected, Store,
+    Stored, Value,
 };
-use kv_tests::{Faults, FaultyPersist, Harness, MemoryHarness, run_sync};
+use kv_tests::{Faults, FaultyPersist, Harness, MemoryHarness, TestValue, run_sync};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -162,28 +163,35 @@ impl From<Rejected> for TxEnd {
 }
 
 /// Runs `op` on the store; `Err` carries the kind of error.
-async fn run<P: Persist>(store: &mut Store<P, ManualClock>, op: &Op) -> Result<(), ErrorKind> {
+async fn run<P: Persist, V: TestValue>(
+    store: &mut Store<P, ManualClock, V>,
+    op: &Op,
+) -> Result<(), ErrorKind> {
     let kind = |e: Error<P::Error>| e.kind();
+    let v = |value: &Value| V::from_json(value.clone());
     match op {
-        Op::Set(k, v) => store.set(k, v.clone()).await.map_err(kind),
+        Op::Set(k, value) => store.set(k, v(value)).await.map_err(kind),
         Op::Touch(k) => store.touch(k).await.map(drop).map_err(kind),
-        Op::SetIfAbsent(k, v) => store
-            .set_if_absent(k, v.clone())
+        Op::SetIfAbsent(k, value) => store
+            .set_if_absent(k, v(value))
             .await
             .map(drop)
             .map_err(kind),
         Op::TouchIfAbsent(k) => store.touch_if_absent(k).await.map(drop).map_err(kind),
         Op::Delete(k) => store.delete(k).await.map(drop).map_err(kind),
-        Op::SetMany(pairs) => store.set_many(pairs.clone()).await.map_err(kind),
+        Op::SetMany(pairs) => store
+            .set_many(pairs.iter().map(|(k, value)| (k.as_str(), v(value))))
+            .await
+            .map_err(kind),
         Op::DeleteMany(keys) => store
             .delete_many(keys.iter().map(String::as_str))
             .await
             .map(drop)
             .map_err(kind),
         Op::Increment(k) => store
-            .update(k, |v| {
-                let n = v.and_then(Value::as_i64).unwrap_or(0);
-                Some(Value::from(n.saturating_add(1)))
+            .update(k, |current| {
+                let n = current.and_then(|c| c.to_json().as_i64()).unwrap_or(0);
+                Some(v(&Value::from(n.saturating_add(1))))
             })
             .await
             .map(drop)
@@ -199,8 +207,8 @@ async fn run<P: Persist>(store: &mut Store<P, ManualClock>, op: &Op) -> Result<(
                     if *clear {
                         tx.clear();
                     }
-                    for (k, v) in sets {
-                        tx.set(k, v.clone())?;
+                    for (k, value) in sets {
+                        tx.set(k, v(value))?;
                     }
                     for k in deletes {
                         tx.delete(k);
@@ -242,11 +250,15 @@ impl Persist for SnapshotMemory {
     }
 }
 
-fn check<P: Persist + Clone>(storage: P, ops: &[(Op, bool)]) -> Result<(), TestCaseError> {
+fn check<V: TestValue, P: Persist + Clone>(
+    storage: P,
+    ops: &[(Op, bool)],
+) -> Result<(), TestCaseError> {
     let faults = Faults::default();
     let faulty = FaultyPersist::new(storage.clone(), faults.clone());
     let clock = ManualClock::new(1_763_700_000);
-    let mut store = run_sync(Store::open_with_limits(faulty, clock, LIMITS)).unwrap();
+    let mut store: Store<_, _, V> =
+        run_sync(Store::open_with_limits(faulty, clock, LIMITS)).unwrap();
     let mut model = Model {
         now: 1_763_700_000,
         ..Model::default()
@@ -271,7 +283,7 @@ fn check<P: Persist + Clone>(storage: P, ops: &[(Op, bool)]) -> Result<(), TestC
                 "step {step}: {op:?}: model {expected:?}, store {outcome:?}"
             ),
         }
-        let in_memory: BTreeMap<String, Value> = store.get_all().into_iter().collect();
+        let in_memory: BTreeMap<String, Value> = V::all(&store).into_iter().collect();
         prop_assert_eq!(
             &in_memory,
             &model.map,
@@ -279,8 +291,9 @@ fn check<P: Persist + Clone>(storage: P, ops: &[(Op, bool)]) -> Result<(), TestC
             step,
             op
         );
-        let reopened = run_sync(Store::open(storage.clone(), ManualClock::new(0))).unwrap();
-        let stored: BTreeMap<String, Value> = reopened.get_all().into_iter().collect();
+        let reopened: Store<_, _, V> =
+            run_sync(Store::open(storage.clone(), ManualClock::new(0))).unwrap();
+        let stored: BTreeMap<String, Value> = V::all(&reopened).into_iter().collect();
         prop_assert_eq!(&stored, &model.map, "storage after step {}: {:?}", step, op);
     }
     Ok(())
@@ -294,13 +307,28 @@ proptest! {
         ops in prop::collection::vec((op(), prop::bool::weighted(0.25)), 1..60)
     ) {
         let storage = run_sync(MemoryHarness::default().fresh());
-        check(storage, &ops)?;
+        check::<Value, _>(storage, &ops)?;
     }
 
     #[test]
     fn a_snapshot_store_agrees_with_the_model_through_random_faults(
         ops in prop::collection::vec((op(), prop::bool::weighted(0.25)), 1..60)
     ) {
-        check(SnapshotMemory::default(), &ops)?;
+        check::<Value, _>(SnapshotMemory::default(), &ops)?;
+    }
+
+    #[test]
+    fn a_json_text_record_store_agrees_with_the_model_through_random_faults(
+        ops in prop::collection::vec((op(), prop::bool::weighted(0.25)), 1..60)
+    ) {
+        let storage = run_sync(MemoryHarness::default().fresh());
+        check::<JsonText, _>(storage, &ops)?;
+    }
+
+    #[test]
+    fn a_json_text_snapshot_store_agrees_with_the_model_through_random_faults(
+        ops in prop::collection::vec((op(), prop::bool::weighted(0.25)), 1..60)
+    ) {
+        check::<JsonText, _>(SnapshotMemory::default(), &ops)?;
     }
 }
