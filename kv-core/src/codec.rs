@@ -32,7 +32,7 @@ pub fn encode_value(value: &Value) -> Vec<u8> {
 
 /// Decodes one stored value; `key` names the record in the error if it does not decode.
 pub fn decode_value(key: &str, bytes: &[u8]) -> Result<Value, Corrupt> {
-    serde_json::from_slice(bytes).map_err(|e| Corrupt::from_json(Some(key), &e))
+    <Value as crate::value::sealed::Sealed>::decode(Some(key), bytes)
 }
 
 /// Encodes `base` with `staged` applied over it (after erasing `base` if `clear`): one JSON

@@ -25,10 +25,11 @@ pub(crate) const MAX_DEPTH: u32 = 127;
 pub struct JsonText(SmolStr);
 
 impl JsonText {
-    /// `text` if it is exactly one JSON value, with whitespace around it allowed.
+    /// The value `text` holds, if it is exactly one JSON value; whitespace around it is
+    /// allowed and dropped, whitespace inside it is kept (and counts toward
+    /// [`max_value_bytes`](crate::Limits::max_value_bytes)).
     pub fn new(text: &str) -> Result<Self, InvalidJson> {
-        check(text, MAX_DEPTH)?;
-        Ok(Self(SmolStr::new(text)))
+        Ok(Self(SmolStr::new(check(text, MAX_DEPTH)?)))
     }
 
     /// The JSON string that holds `text`, escaped as serde_json escapes it.
@@ -130,12 +131,41 @@ impl fmt::Display for InvalidJson {
 
 impl core::error::Error for InvalidJson {}
 
-/// Checks that `text` is one JSON value nested at most `depth` deep.
-pub(crate) fn check(text: &str, depth: u32) -> Result<(), InvalidJson> {
+/// The one JSON value `text` holds, nested at most `depth` deep, without the whitespace
+/// around it.
+pub(crate) fn check(text: &str, depth: u32) -> Result<&str, InvalidJson> {
     let mut scanner = Scanner { text, pos: 0 };
     scanner.whitespace();
-    scanner.value(depth)?;
-    scanner.end()
+    let value = scanner.value(depth)?;
+    scanner.end()?;
+    Ok(value)
+}
+
+/// How deep `encoded` (JSON text) nests arrays and objects: 0 for a scalar.
+pub(crate) fn nesting(encoded: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in encoded {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Appends `text` as a JSON string: `"` and `\` escaped, control characters as `\n`-style
@@ -513,6 +543,19 @@ mod tests {
 
     fn ok(text: &str) -> bool {
         check(text, MAX_DEPTH).is_ok()
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_dropped_and_inner_whitespace_kept() {
+        let text = JsonText::new(" [1, 2] \n").expect("valid");
+        assert_eq!(text.as_str(), "[1, 2]");
+    }
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings() {
+        assert_eq!(nesting(b"1"), 0);
+        assert_eq!(nesting(br#"[[1],{"a":[2]}]"#), 3);
+        assert_eq!(nesting(br#"["[[[", "\"[["]"#), 1);
     }
 
     #[test]

@@ -26,6 +26,11 @@ impl Limits {
         max_entries: 1_000_000,
     };
 
+    /// How deep a value may nest arrays and objects, whatever the limits: inside a snapshot
+    /// (one JSON object) a value is one level deeper, and decoders, serde_json's among them,
+    /// stop at 128. A write of anything deeper would leave a store that does not open again.
+    pub const MAX_NESTING: usize = 126;
+
     /// No bound but the machine's memory.
     pub const NONE: Self = Self {
         max_key_bytes: usize::MAX,
@@ -62,6 +67,15 @@ impl Limits {
         check(Limit::ValueBytes, encoded.len(), self.max_value_bytes)
     }
 
+    /// Checks that `encoded` nests arrays and objects at most [`Self::MAX_NESTING`] deep.
+    pub(crate) fn check_nesting(&self, encoded: &[u8]) -> Result<(), LimitExceeded> {
+        check(
+            Limit::Nesting,
+            crate::json::nesting(encoded),
+            Self::MAX_NESTING,
+        )
+    }
+
     pub(crate) fn check_entries(&self, entries: usize) -> Result<(), LimitExceeded> {
         check(Limit::Entries, entries, self.max_entries)
     }
@@ -91,6 +105,8 @@ pub enum Limit {
     ValueBytes,
     /// [`Limits::max_entries`].
     Entries,
+    /// [`Limits::MAX_NESTING`], which is fixed.
+    Nesting,
 }
 
 impl Limit {
@@ -100,6 +116,7 @@ impl Limit {
             Self::KeyBytes => "max_key_bytes",
             Self::ValueBytes => "max_value_bytes",
             Self::Entries => "max_entries",
+            Self::Nesting => "MAX_NESTING",
         }
     }
 }
@@ -121,10 +138,12 @@ impl fmt::Display for LimitExceeded {
             Limit::KeyBytes => "key is",
             Limit::ValueBytes => "encoded value is",
             Limit::Entries => "store would hold",
+            Limit::Nesting => "value nests arrays and objects",
         };
         let unit = match self.limit {
             Limit::Entries => "entries",
             Limit::KeyBytes | Limit::ValueBytes => "bytes",
+            Limit::Nesting => "deep",
         };
         write!(
             f,

@@ -69,6 +69,7 @@ impl<'a, V: Json> Transaction<'a, V> {
         self.limits.check_key(&key)?;
         let encoded = value.encode();
         self.limits.check_value(&encoded)?;
+        self.limits.check_nesting(&encoded)?;
         self.staged.insert(key.into(), Some((value, encoded)));
         Ok(())
     }

@@ -33,7 +33,7 @@ pub(crate) mod sealed {
 
     /// What the core needs of a value representation.
     pub trait Sealed: Sized {
-        /// The value as stored: compact JSON.
+        /// The value as stored: compact JSON for `Value`, the text as given for `JsonText`.
         fn encode(&self) -> Vec<u8>;
 
         /// A stored value; `key` names the record in the error if it does not decode.
@@ -79,8 +79,9 @@ impl sealed::Sealed for JsonText {
 
     fn decode(key: Option<&str>, bytes: &[u8]) -> Result<Self, Corrupt> {
         let text = utf8(key, bytes)?;
-        json::check(text, json::MAX_DEPTH).map_err(|e| Corrupt::from_invalid(key, text, e))?;
-        Ok(Self::checked(text))
+        let value =
+            json::check(text, json::MAX_DEPTH).map_err(|e| Corrupt::from_invalid(key, text, e))?;
+        Ok(Self::checked(value))
     }
 
     fn from_seconds(seconds: u64) -> Self {

@@ -90,9 +90,14 @@ export function checkKey(key) {
 }
 
 export function ownEntries(value) {
-  return value !== null && typeof value === "object" && !Array.isArray(value) && plain(value)
-    ? Object.entries(value)
-    : null;
+  try {
+    return value !== null && typeof value === "object" && !Array.isArray(value) && plain(value)
+      ? Object.entries(value)
+      : null;
+  } catch (error) {
+    // A getter (or a toJSON getter) that threw.
+    throw invalid(`the entries cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 export function report(error) {
@@ -249,7 +254,9 @@ function write(tx, parsed) {
 function completion(tx, result) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve(result);
-    tx.onerror = tx.onabort = () => reject(tx.error);
+    // A failed request's error reaches onerror before the transaction has one of its own.
+    tx.onerror = (event) => reject(event.target.error ?? tx.error);
+    tx.onabort = () => reject(tx.error);
   });
 }
 

@@ -25,8 +25,8 @@ extern "C" {
     type Idb;
 
     /// `null` where this context has no IndexedDB.
-    #[wasm_bindgen(static_method_of = Idb)]
-    fn create(database: &str, durability: &str) -> Option<Idb>;
+    #[wasm_bindgen(static_method_of = Idb, catch)]
+    fn create(database: &str, durability: &str) -> Result<Option<Idb>, JsValue>;
 
     #[wasm_bindgen(method, getter)]
     fn connected(this: &Idb) -> bool;
@@ -100,7 +100,9 @@ impl IdbPersist {
         name: &str,
         durability: Durability,
     ) -> Result<Self, BrowserError> {
-        let Some(js) = Idb::create(&database_name(name), durability.as_str()) else {
+        let created = Idb::create(&database_name(name), durability.as_str())
+            .map_err(|e| BrowserError::from_js("reaching IndexedDB", &e))?;
+        let Some(js) = created else {
             return Err(BrowserError::unavailable(
                 "IndexedDB is not available in this context",
             ));

@@ -21,8 +21,8 @@ extern "C" {
     pub(crate) fn check_key(key: &JsValue) -> Result<String, JsValue>;
 
     /// `[key, value]` for each own property of a plain object; `null` for anything else.
-    #[wasm_bindgen(js_name = ownEntries)]
-    pub(crate) fn own_entries(value: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = ownEntries, catch)]
+    pub(crate) fn own_entries(value: &JsValue) -> Result<JsValue, JsValue>;
 
     /// Hands an error to the host's `reportError` (or the console) without throwing it.
     pub(crate) fn report(error: &JsValue);
@@ -30,13 +30,21 @@ extern "C" {
 
 /// The JSON value `value` holds, or an `InvalidValueError` naming what JSON cannot hold.
 pub(crate) fn to_value(value: &JsValue) -> Result<JsonText, JsValue> {
-    // JSON.stringify writes valid JSON but for one case: it escapes a lone surrogate as
-    // \udXXX, which no UTF-8 string can hold, and the core refuses.
-    JsonText::new(&to_json(value)?).map_err(|_| {
-        js_error(
-            ErrorName::InvalidValue,
-            "a string in the value holds a lone UTF-16 surrogate, which is not text: repair the string first",
-        )
+    // JSON.stringify writes valid JSON but for two cases, which the core refuses: a lone
+    // surrogate, escaped as \udXXX, which no UTF-8 string can hold; and nesting past what a
+    // store can read back.
+    JsonText::new(&to_json(value)?).map_err(|e| {
+        if e.reason.contains("surrogate") {
+            js_error(
+                ErrorName::InvalidValue,
+                "a string in the value holds a lone UTF-16 surrogate, which is not text: repair the string first",
+            )
+        } else {
+            js_error(
+                ErrorName::LimitExceeded,
+                "the value nests arrays and objects more than 126 deep (MAX_NESTING): nothing was written; store it flatter",
+            )
+        }
     })
 }
 

@@ -708,7 +708,7 @@ fn entries_of(entries: &JsValue) -> Result<Vec<(String, JsonText)>, JsValue> {
         || type_error("setMany takes an object, a Map or an iterable of [key, value] pairs");
     let pairs = match js_sys::try_iter(entries)? {
         Some(pairs) => pairs,
-        None => match js_sys::try_iter(&own_entries(entries))? {
+        None => match js_sys::try_iter(&own_entries(entries)?)? {
             Some(pairs) => pairs,
             None => return Err(shape()),
         },

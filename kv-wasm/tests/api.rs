@@ -340,6 +340,40 @@ async fn limits_from_the_options_reject_writes_over_them() {
 }
 
 #[wasm_bindgen_test]
+async fn values_nested_deeper_than_a_store_can_read_back_are_rejected() {
+    let kv = open(&unique("nesting"), r#"{"backend":"indexedDB"}"#).await;
+    let nested = |depth: usize| json(&format!("{}0{}", "[".repeat(depth), "]".repeat(depth)));
+    call(&kv, "set", &[s("deepest"), nested(126)]).await;
+    // One level more: over the store's limit. Far more: past what the JSON scanner reads.
+    for depth in [127, 500] {
+        assert_eq!(
+            rejection(&kv, "set", &[s("deeper"), nested(depth)]).await,
+            "LimitExceededError",
+            "{depth} levels"
+        );
+    }
+    // A getter that throws is the rejection of setMany, not an exception out of it.
+    let throwing = js_sys::Function::new_no_args("return { get a() { throw new Error('boom'); } }")
+        .call0(&JsValue::UNDEFINED)
+        .expect("an object");
+    let set_many: js_sys::Function = Reflect::get(&kv, &s("setMany")).expect("setMany").into();
+    let returned = set_many
+        .call1(&kv, &throwing)
+        .expect("setMany returns a promise, it does not throw");
+    let rejected = JsFuture::from(js_sys::Promise::from(returned))
+        .await
+        .expect_err("setMany of an unreadable object rejects");
+    assert_eq!(error_name(&rejected), "InvalidValueError");
+    assert_eq!(
+        call(&kv, "keys", &[])
+            .await
+            .dyn_into::<Array>()
+            .map(|a| a.length()),
+        Ok(1)
+    );
+}
+
+#[wasm_bindgen_test]
 async fn malformed_options_are_a_type_error() {
     for options in [
         r#"{"backend":"sessionStorage"}"#,

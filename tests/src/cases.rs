@@ -84,6 +84,10 @@ macro_rules! for_each_case {
             $arg,
             a_value_over_the_value_limit_is_rejected_and_nothing_changes
         );
+        $m!(
+            $arg,
+            a_value_nested_deeper_than_a_store_can_reopen_is_rejected
+        );
         $m!($arg, the_entry_limit_stops_new_keys_but_not_overwrites);
         $m!($arg, a_store_over_its_limits_still_opens_whole);
         $m!($arg, reserved_keys_are_rejected);
@@ -337,6 +341,27 @@ pub async fn a_value_over_the_value_limit_is_rejected_and_nothing_changes<
     assert_eq!(store.get("k"), Some(&v!("12345678")));
     let store = reopen(h, store).await;
     assert_eq!(store.get("k"), Some(&v!("12345678")));
+}
+
+/// `depth` arrays, one inside the other, around `0`.
+fn nested(depth: usize) -> Value {
+    (0..depth).fold(json!(0), |inner, _| json!([inner]))
+}
+
+pub async fn a_value_nested_deeper_than_a_store_can_reopen_is_rejected<H: Harness, V: TestValue>(
+    h: &mut H,
+) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    let deepest = V::from_json(nested(Limits::MAX_NESTING));
+    ok!(store.set("deep", deepest.clone()).await);
+    let e = store
+        .set("deeper", V::from_json(nested(Limits::MAX_NESTING + 1)))
+        .await;
+    assert_eq!(rejected_limit(e), Limit::Nesting);
+    assert!(!store.contains("deeper"));
+    let store = reopen(h, store).await;
+    assert_eq!(store.get("deep"), Some(&deepest));
+    assert_eq!(store.len(), 1);
 }
 
 pub async fn the_entry_limit_stops_new_keys_but_not_overwrites<H: Harness, V: TestValue>(
