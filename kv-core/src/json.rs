@@ -14,6 +14,9 @@ use smol_str::SmolStr;
 /// of 128 and refuses the container that spends the last of it, so 127 levels pass.
 pub(crate) const MAX_DEPTH: u32 = 127;
 
+/// Why text nested deeper than that is refused.
+const TOO_DEEP: &str = "recursion limit exceeded";
+
 /// One JSON value kept as its text, checked to be exactly one valid JSON value but not parsed.
 ///
 /// For hosts that parse JSON themselves (a browser's `JSON.parse`): a store of `JsonText`
@@ -116,6 +119,14 @@ pub struct InvalidJson {
     pub reason: &'static str,
     /// Whether the text ended too early (it may be truncated).
     pub eof: bool,
+}
+
+impl InvalidJson {
+    /// Whether the text was refused for nesting arrays and objects too deep, rather than for
+    /// its syntax.
+    pub fn is_too_deep(&self) -> bool {
+        self.reason == TOO_DEEP
+    }
 }
 
 impl fmt::Display for InvalidJson {
@@ -278,7 +289,7 @@ impl<'a> Scanner<'a> {
     /// An array (`close` is `]`) or an object (`}`), from its opening bracket.
     fn container(&mut self, depth: u32, close: u8) -> Result<(), InvalidJson> {
         let Some(depth) = depth.checked_sub(1) else {
-            return Err(self.fail("recursion limit exceeded"));
+            return Err(self.fail(TOO_DEEP));
         };
         self.pos += 1;
         self.whitespace();

@@ -34,15 +34,15 @@ pub(crate) fn to_value(value: &JsValue) -> Result<JsonText, JsValue> {
     // surrogate, escaped as \udXXX, which no UTF-8 string can hold; and nesting past what a
     // store can read back.
     JsonText::new(&to_json(value)?).map_err(|e| {
-        if e.reason.contains("surrogate") {
-            js_error(
-                ErrorName::InvalidValue,
-                "a string in the value holds a lone UTF-16 surrogate, which is not text: repair the string first",
-            )
-        } else {
+        if e.is_too_deep() {
             js_error(
                 ErrorName::LimitExceeded,
                 "the value nests arrays and objects more than 126 deep (MAX_NESTING): nothing was written; store it flatter",
+            )
+        } else {
+            js_error(
+                ErrorName::InvalidValue,
+                "a string in the value holds a lone UTF-16 surrogate, which is not text: repair the string first",
             )
         }
     })
