@@ -13,11 +13,15 @@
 // Runs in JS because the engine's JSON.stringify is much faster than walking the value
 // from wasm one property at a time.
 
-function invalid(message) {
+function named(name, message) {
   const error = new Error(message);
-  error.name = "InvalidValueError";
+  error.name = name;
   return error;
 }
+
+const invalid = (message) => named("InvalidValueError", message);
+const invalidKey = (message) => named("InvalidKeyError", message);
+const messageOf = (error) => (error instanceof Error ? error.message : String(error));
 
 function describe(raw) {
   switch (typeof raw) {
@@ -66,14 +70,8 @@ export function toJson(value) {
   } catch (error) {
     if (error instanceof Error && error.name === "InvalidValueError") throw error;
     // A cycle, or a getter that threw.
-    throw invalid(`the value cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw invalid(`the value cannot be written as JSON: ${messageOf(error)}`);
   }
-}
-
-function invalidKey(message) {
-  const error = new Error(message);
-  error.name = "InvalidKeyError";
-  return error;
 }
 
 // A lone surrogate would become U+FFFD on its way into wasm: the key would change.
@@ -96,7 +94,7 @@ export function ownEntries(value) {
       : null;
   } catch (error) {
     // A getter (or a toJSON getter) that threw.
-    throw invalid(`the entries cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+    throw invalid(`the entries cannot be read: ${messageOf(error)}`);
   }
 }
 

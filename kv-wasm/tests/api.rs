@@ -656,6 +656,20 @@ async fn an_indexed_db_store_makes_way_for_a_version_change_then_reconnects_and_
     assert_eq!(content(&kv).await, expected);
 }
 
+/// The error opening `name` with `options` rejects with, which must be `CorruptDataError`.
+async fn corrupt_open(name: &str, options: &str) -> JsValue {
+    let error = try_open(name, options)
+        .await
+        .expect_err("opened corrupt storage");
+    assert_eq!(
+        error_name(&error),
+        "CorruptDataError",
+        "{}",
+        describe(&error)
+    );
+    error
+}
+
 #[wasm_bindgen_test]
 async fn corrupt_records_fail_to_open_with_corrupt_data_error() {
     let name = unique("corrupt-idb");
@@ -664,30 +678,14 @@ async fn corrupt_records_fail_to_open_with_corrupt_data_error() {
         .await
         .expect("raw write");
     drop(idb);
-    let error = try_open(&name, BACKENDS[0])
-        .await
-        .expect_err("opened corrupt storage");
-    assert_eq!(
-        error_name(&error),
-        "CorruptDataError",
-        "{}",
-        describe(&error)
-    );
+    corrupt_open(&name, BACKENDS[0]).await;
 
     let name = unique("corrupt-local");
     let local = kv_wasm::LocalPersist::open(&name).expect("open");
     local
         .insert_raw("broken", "{\"unterminated")
         .expect("raw write");
-    let error = try_open(&name, BACKENDS[1])
-        .await
-        .expect_err("opened corrupt storage");
-    assert_eq!(
-        error_name(&error),
-        "CorruptDataError",
-        "{}",
-        describe(&error)
-    );
+    let error = corrupt_open(&name, BACKENDS[1]).await;
     assert!(
         error_message(&error).contains("broken"),
         "{}",

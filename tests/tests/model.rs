@@ -58,6 +58,11 @@ fn value() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// Up to 60 operations, each with whether its commit fails (a quarter of them do).
+fn ops() -> impl Strategy<Value = Vec<(Op, bool)>> {
+    prop::collection::vec((op(), prop::bool::weighted(0.25)), 1..60)
+}
+
 fn op() -> impl Strategy<Value = Op> {
     let pairs = || prop::collection::vec((key(), value()), 0..4);
     prop_oneof![
@@ -304,7 +309,7 @@ proptest! {
 
     #[test]
     fn a_record_store_agrees_with_the_model_through_random_faults(
-        ops in prop::collection::vec((op(), prop::bool::weighted(0.25)), 1..60)
+        ops in ops()
     ) {
         let storage = run_sync(MemoryHarness::default().fresh());
         check::<Value, _>(storage, &ops)?;
@@ -312,14 +317,14 @@ proptest! {
 
     #[test]
     fn a_snapshot_store_agrees_with_the_model_through_random_faults(
-        ops in prop::collection::vec((op(), prop::bool::weighted(0.25)), 1..60)
+        ops in ops()
     ) {
         check::<Value, _>(SnapshotMemory::default(), &ops)?;
     }
 
     #[test]
     fn a_json_text_record_store_agrees_with_the_model_through_random_faults(
-        ops in prop::collection::vec((op(), prop::bool::weighted(0.25)), 1..60)
+        ops in ops()
     ) {
         let storage = run_sync(MemoryHarness::default().fresh());
         check::<JsonText, _>(storage, &ops)?;
@@ -327,7 +332,7 @@ proptest! {
 
     #[test]
     fn a_json_text_snapshot_store_agrees_with_the_model_through_random_faults(
-        ops in prop::collection::vec((op(), prop::bool::weighted(0.25)), 1..60)
+        ops in ops()
     ) {
         check::<JsonText, _>(SnapshotMemory::default(), &ops)?;
     }
