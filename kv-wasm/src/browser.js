@@ -202,6 +202,70 @@ export class Idb {
     return [await keys, await values];
   }
 
+  // Resolves [keys, texts]: the records under `keys` now (`null` where there is none), read
+  // in one transaction, so after every commit that completed before this call.
+  async read(keys) {
+    const records = (await this.transaction("readonly")).objectStore(RECORDS);
+    const texts = keys.map((key) => request(records.get(key)));
+    return [keys, (await Promise.all(texts)).map((text) => (text === undefined ? null : text))];
+  }
+
+  // One read-decide-write in one readwrite transaction, which IndexedDB runs alone among the
+  // transactions of every context that overlap it: reads `keys`, then calls
+  // `decide(keys, texts)` (`null` for a missing record), which returns more keys to read (an
+  // array), the commit to write (a message as for `commit`), or null for nothing to write.
+  // Resolves the parsed commit, or null, once the transaction completes; rejects with the
+  // first error (one `decide` throws aborts the transaction: nothing is written).
+  atomic(keys, decide) {
+    const run = (tx) =>
+      new Promise((resolve, reject) => {
+        let parsed = null;
+        tx.oncomplete = () => resolve(parsed);
+        tx.onerror = (event) => reject(event.target.error ?? tx.error);
+        tx.onabort = () => reject(tx.error);
+        const records = tx.objectStore(RECORDS);
+        const fail = (error) => {
+          tx.oncomplete = tx.onerror = tx.onabort = null;
+          try {
+            tx.abort();
+          } catch {}
+          reject(error);
+        };
+        const step = (keys, texts) => {
+          try {
+            const next = decide(keys, texts);
+            if (Array.isArray(next)) return read(next);
+            if (next !== null) {
+              parsed = JSON.parse(next);
+              requestAll(records, parsed);
+            }
+            if (tx.commit) tx.commit();
+          } catch (error) {
+            fail(error);
+          }
+        };
+        const read = (keys) => {
+          const texts = new Array(keys.length);
+          let left = keys.length;
+          if (left === 0) return step(keys, texts);
+          keys.forEach((key, i) => {
+            const req = records.get(key);
+            req.onsuccess = () => {
+              texts[i] = req.result === undefined ? null : req.result;
+              if (--left === 0) step(keys, texts);
+            };
+          });
+        };
+        read(keys);
+      });
+    try {
+      const tx = this.begin("readwrite");
+      return tx ? run(tx) : this.transaction("readwrite").then(run);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   // Writes one commit, `message` as remote.rs encodes it: [clear, key, text | null, ...], as
   // JSON text. Resolves that array, parsed, once the transaction completes; rejects with the
   // transaction's error (null if it was aborted without one). On an open connection the
@@ -227,13 +291,7 @@ export class Idb {
 function write(tx, parsed) {
   const done = completion(tx, parsed);
   try {
-    const records = tx.objectStore(RECORDS);
-    if (parsed[0]) records.clear();
-    for (let i = 1; i < parsed.length; i += 2) {
-      const text = parsed[i + 1];
-      if (text === null) records.delete(parsed[i]);
-      else records.put(text, parsed[i]);
-    }
+    requestAll(tx.objectStore(RECORDS), parsed);
     // Every request is made: commit now rather than when this task ends, which can be well
     // after, behind the wasm and promise work that follows (measured: ~80 µs a write).
     if (tx.commit) tx.commit();
@@ -247,6 +305,16 @@ function write(tx, parsed) {
     return Promise.reject(error);
   }
   return done;
+}
+
+// Requests every change of the parsed commit `parsed` on `records`.
+function requestAll(records, parsed) {
+  if (parsed[0]) records.clear();
+  for (let i = 1; i < parsed.length; i += 2) {
+    const text = parsed[i + 1];
+    if (text === null) records.delete(parsed[i]);
+    else records.put(text, parsed[i]);
+  }
 }
 
 function completion(tx, result) {
@@ -266,6 +334,11 @@ export class Local {
   static create(prefix) {
     const storage = globalThis.localStorage;
     return storage ? new Local(storage, prefix) : null;
+  }
+
+  // Whether this context has Web Locks, which atomic() needs.
+  static get locked() {
+    return typeof globalThis.navigator?.locks?.request === "function";
   }
 
   constructor(storage, prefix) {
@@ -298,9 +371,9 @@ export class Local {
   }
 
   // Writes one commit, `message` as remote.rs encodes it: [clear, key, text | null, ...], as
-  // JSON text. If a call fails (the quota), every item already changed is put back and the
-  // error is thrown.
-  write(message) {
+  // JSON text, and the count `seq` of a conditional one (see atomic). If a call fails (the
+  // quota), every item already changed is put back and the error is thrown.
+  write(message, seq) {
     const parsed = JSON.parse(message);
     const undo = [];
     const change = (item, text) => {
@@ -311,6 +384,7 @@ export class Local {
     try {
       if (parsed[0]) for (const item of this.items()) change(item, null);
       for (let i = 1; i < parsed.length; i += 2) change(this.prefix + parsed[i], parsed[i + 1]);
+      if (seq !== undefined) change(this.seqItem, String(seq));
     } catch (error) {
       for (const [item, old] of undo.reverse()) {
         // Best effort: each restores what was there a moment ago, in space the failed
@@ -324,6 +398,81 @@ export class Local {
     }
   }
 
+  // [keys, texts]: the items under `keys` now (`null` where there is none).
+  read(keys) {
+    return [keys, keys.map((key) => this.storage.getItem(this.prefix + key))];
+  }
+
+  // One read-decide-write under the Web Lock named for this store, which every context of
+  // the origin that writes this store conditionally takes too: reads `keys`, calls
+  // `decide(keys, texts)` as Idb.atomic does, writes the commit it returns. Resolves the
+  // parsed commit, or null; rejects with the first error, having written nothing.
+  //
+  // The lock alone is not enough: Chromium answers getItem from a copy of localStorage in
+  // each tab, which another tab's setItem reaches some time after that tab released the
+  // lock (measured: 13 of 200 increments lost under contention). So every conditional
+  // commit also counts itself in the item `kv-seq:NAME:` and, before releasing the lock,
+  // takes a lock named for that count. The next holder asks the lock manager, which granted
+  // it the lock after that name was taken, for the highest count, and waits until its own
+  // copy of localStorage shows it: then it holds every item written before.
+  atomic(keys, decide) {
+    const locks = globalThis.navigator.locks;
+    return locks.request(this.prefix, async () => {
+      await this.caughtUp(locks);
+      for (let next = keys; ; ) {
+        const decided = decide(...this.read(next));
+        if (Array.isArray(decided)) {
+          next = decided;
+          continue;
+        }
+        if (decided === null) return null;
+        const seq = this.seq() + 1;
+        this.write(decided, seq);
+        this.announce(locks, seq);
+        return JSON.parse(decided);
+      }
+    });
+  }
+
+  get seqItem() {
+    return `kv-seq:${this.prefix.slice(3)}`;
+  }
+
+  seq() {
+    return Number(this.storage.getItem(this.seqItem)) || 0;
+  }
+
+  // Resolves once this tab's copy of localStorage holds every conditional commit the lock
+  // manager knows of (or after a second, should a count have been lost with its items: a
+  // browser killed before writing localStorage to disk).
+  async caughtUp(locks) {
+    const tag = `${this.seqItem}#`;
+    let wanted = 0;
+    for (const lock of (await locks.query()).held ?? []) {
+      if (lock.name.startsWith(tag)) wanted = Math.max(wanted, Number(lock.name.slice(tag.length)));
+    }
+    if (this.seq() >= wanted) return;
+    await new Promise((resolve) => {
+      const done = () => {
+        globalThis.removeEventListener("storage", onStorage);
+        clearTimeout(timer);
+        resolve();
+      };
+      const onStorage = (event) => {
+        if (event.key === this.seqItem && this.seq() >= wanted) done();
+      };
+      globalThis.addEventListener("storage", onStorage);
+      const timer = setTimeout(done, 1000);
+    });
+  }
+
+  // Holds a shared lock named for the count `seq` until this tab commits the next one.
+  announce(locks, seq) {
+    if (this.release) this.release();
+    const held = new Promise((resolve) => (this.release = resolve));
+    locks.request(`${this.seqItem}#${seq}`, { mode: "shared" }, () => held).catch(() => {});
+  }
+
   // Stores `text` under `key` as it is: for tests that need storage holding what this
   // version would never write.
   insertRaw(key, text) {
@@ -331,12 +480,17 @@ export class Local {
   }
 
   // Calls `apply(key, text | null)` for each change another page makes to this store's
-  // items, `apply(null, null)` when it clears localStorage; returns the unsubscribe.
+  // items, `apply(null, null)` when it clears localStorage; returns the unsubscribe. The text
+  // is the item's as storage holds it now, not the event's `newValue`: events of two pages
+  // writing one key at once can arrive after this page's own later write, and a copy that
+  // applied them would keep a value storage no longer holds.
   listen(apply) {
     const onStorage = (event) => {
       if (event.storageArea !== this.storage) return;
       if (event.key === null) apply(null, null);
-      else if (event.key.startsWith(this.prefix)) apply(event.key.slice(this.prefix.length), event.newValue);
+      else if (event.key.startsWith(this.prefix)) {
+        apply(event.key.slice(this.prefix.length), this.storage.getItem(event.key));
+      }
     };
     globalThis.addEventListener("storage", onStorage);
     return () => globalThis.removeEventListener("storage", onStorage);

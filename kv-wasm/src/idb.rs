@@ -11,7 +11,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use js_sys::futures::JsFuture;
-use js_sys::{Array, Promise};
+use js_sys::{Array, Function, Promise};
 use kv_core::{Change, Commit, Json, JsonText, Persist, Stored};
 use wasm_bindgen::prelude::*;
 
@@ -42,6 +42,12 @@ extern "C" {
 
     #[wasm_bindgen(method, js_name = commit)]
     fn commit_message(this: &Idb, message: &str) -> Promise;
+
+    #[wasm_bindgen(method, js_name = read)]
+    fn read_keys(this: &Idb, keys: &Array) -> Promise;
+
+    #[wasm_bindgen(method, js_name = atomic)]
+    fn atomic_commit(this: &Idb, keys: &Array, decide: &Function) -> Promise;
 
     #[wasm_bindgen(method, js_name = insertRaw)]
     fn insert(this: &Idb, key: &str, value: &JsValue) -> Promise;
@@ -85,6 +91,7 @@ impl Durability {
 #[derive(Debug)]
 pub struct IdbPersist {
     js: Idb,
+    durability: Durability,
 }
 
 impl IdbPersist {
@@ -107,7 +114,7 @@ impl IdbPersist {
                 "IndexedDB is not available in this context",
             ));
         };
-        let persist = Self { js };
+        let persist = Self { js, durability };
         JsFuture::from(persist.js.connect())
             .await
             .map_err(|e| BrowserError::from_js("opening the IndexedDB database", &e))?;
@@ -117,6 +124,11 @@ impl IdbPersist {
     /// The database that holds the store named `name`.
     pub fn database_name(name: &str) -> String {
         database_name(name)
+    }
+
+    /// When a write counts as done.
+    pub fn durability(&self) -> Durability {
+        self.durability
     }
 
     /// Whether a connection is open now; a write or load opens one if not.
@@ -176,6 +188,22 @@ impl IdbPersist {
             .map_err(|e| transaction_error("writing to IndexedDB", &e))
     }
 
+    /// Reads the records under `keys` (`None`: missing) in one transaction, so after every
+    /// commit that completed before the call.
+    pub(crate) async fn read(&self, keys: &Array) -> Result<Records, BrowserError> {
+        let read = JsFuture::from(self.js.read_keys(keys))
+            .await
+            .map_err(|e| BrowserError::from_js("reading IndexedDB", &e))?;
+        Records::of(&read.unchecked_into())
+    }
+
+    /// One read-decide-write in one `readwrite` transaction (see `Idb.atomic` in
+    /// `browser.js`): reads `keys`, hands them to `decide`, writes the commit it returns.
+    /// Resolves the commit written, parsed, or `null`.
+    pub(crate) async fn atomic(&self, keys: &Array, decide: &Function) -> Result<JsValue, JsValue> {
+        JsFuture::from(self.js.atomic_commit(keys, decide)).await
+    }
+
     /// Stores `value` under `key` as it is, bypassing the encoder: for tests that need
     /// storage holding what this version would never write.
     pub async fn insert_raw(&self, key: &str, value: &JsValue) -> Result<(), BrowserError> {
@@ -201,6 +229,39 @@ impl Persist for IdbPersist {
 
     async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), BrowserError> {
         self.write(commit.clears(), commit.changes()).await
+    }
+}
+
+/// Records read under a list of keys: `(key, text)`, `None` where a key has none.
+#[derive(Debug, Default)]
+pub(crate) struct Records(pub(crate) Vec<(String, Option<String>)>);
+
+impl Records {
+    /// The records in `[keys, texts]` as `browser.js` hands them over; a record that is not
+    /// a string was not written by this store.
+    pub(crate) fn of(read: &Array) -> Result<Self, BrowserError> {
+        let (keys, texts): (Array, Array) =
+            (read.get(0).unchecked_into(), read.get(1).unchecked_into());
+        let mut records = Vec::with_capacity(keys.length() as usize);
+        for (key, text) in keys.iter().zip(texts.iter()) {
+            let Some(key) = key.as_string() else {
+                return Err(BrowserError::NotText {
+                    key: "with a key that is not a string".into(),
+                });
+            };
+            let text = if text.is_null() {
+                None
+            } else {
+                let Some(text) = text.as_string() else {
+                    return Err(BrowserError::NotText {
+                        key: String::from(JsonText::string(&key).as_str()),
+                    });
+                };
+                Some(text)
+            };
+            records.push((key, text));
+        }
+        Ok(Self(records))
     }
 }
 

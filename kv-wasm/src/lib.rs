@@ -12,14 +12,17 @@
 
 extern crate alloc;
 
-mod batch;
+mod args;
 mod error;
+mod events;
 mod idb;
 mod json;
 mod kv;
 mod local;
+mod options;
 mod queue;
 mod remote;
+mod write;
 
 pub use error::BrowserError;
 pub use idb::{Durability, IdbPersist};

@@ -8,7 +8,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use js_sys::{Array, Function};
+use js_sys::futures::JsFuture;
+use js_sys::{Array, Function, Promise};
 use kv_core::{Change, Commit, Json, Persist, Stored};
 use wasm_bindgen::prelude::*;
 
@@ -30,6 +31,12 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = write)]
     fn write_message(this: &Local, message: &str) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(static_method_of = Local, getter)]
+    fn locked() -> bool;
+
+    #[wasm_bindgen(method, catch, js_name = atomic)]
+    fn atomic_commit(this: &Local, keys: &Array, decide: &Function) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, catch, js_name = insertRaw)]
     fn insert(this: &Local, key: &str, text: &str) -> Result<(), JsValue>;
@@ -102,9 +109,26 @@ impl LocalPersist {
         clear: bool,
         changes: impl IntoIterator<Item = Change<'c>>,
     ) -> Result<(), BrowserError> {
+        self.write_message(&remote::encode(clear, changes))
+    }
+
+    /// Writes the commit `message`, as [`remote::encode`] writes it.
+    pub(crate) fn write_message(&self, message: &str) -> Result<(), BrowserError> {
         self.js
-            .write_message(&remote::encode(clear, changes))
+            .write_message(message)
             .map_err(|e| BrowserError::from_js("writing to localStorage", &e))
+    }
+
+    /// Whether this context has Web Locks (`navigator.locks`), which make conditional writes
+    /// atomic across the origin's pages.
+    pub(crate) fn has_locks() -> bool {
+        Local::locked()
+    }
+
+    /// One read-decide-write under the store's Web Lock (see `Local.atomic` in `browser.js`).
+    /// Resolves the commit written, parsed, or `null`.
+    pub(crate) async fn atomic(&self, keys: &Array, decide: &Function) -> Result<JsValue, JsValue> {
+        JsFuture::from(self.js.atomic_commit(keys, decide)?).await
     }
 
     /// Stores `text` under `key` as it is, bypassing the encoder: for tests that need storage

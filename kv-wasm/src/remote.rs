@@ -6,15 +6,25 @@
 //! a commit from that same array, so it is encoded once, as JSON text, and crosses from wasm
 //! to JS once. `localStorage` stores listen to the `storage` event, which the browser fires in
 //! every other page of the origin.
+//!
+//! Either way, what reaches the mirror is what storage holds when this context reads it, not
+//! what the announcement or event said: see [`Shared::observe`].
 
+use alloc::collections::BTreeSet;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use js_sys::futures::spawn_local;
 use js_sys::{Array, Function};
-use kv_core::{Change, JsonText};
+use kv_core::{Change, Error, JsonText, Stored};
 use wasm_bindgen::prelude::*;
 
-use crate::batch::Batch;
+use crate::error::{BrowserError, core_error, storage_error};
+use crate::events::Batch;
+use crate::idb::Records;
+use crate::json::report;
+use crate::kv::{Backend, Shared};
 use crate::local::LocalPersist;
 
 #[wasm_bindgen(module = "/src/browser.js")]
@@ -114,6 +124,111 @@ impl Drop for Remote {
                 let _ = unsubscribe.call0(&JsValue::UNDEFINED);
             }
             Self::Nothing => {}
+        }
+    }
+}
+
+/// What other contexts changed, to be read from storage again.
+#[derive(Debug, Default)]
+pub(crate) struct Stale {
+    clear: bool,
+    keys: BTreeSet<String>,
+}
+
+impl Shared {
+    /// After the browser closed the IndexedDB connection (a version change, a deleted
+    /// database), reads storage again before the next write, since commits made meanwhile
+    /// may not all have been announced; listeners hear of any difference as a remote change.
+    pub(crate) async fn resync(&self) -> Result<(), JsValue> {
+        let Backend::IndexedDb(idb) = &self.backend else {
+            return Ok(());
+        };
+        if idb.is_connected() {
+            return Ok(());
+        }
+        self.replace_all(idb.load().await.map_err(|e| storage_error(&e))?)
+    }
+
+    /// Replaces the mirror with everything storage holds; listeners hear of any difference.
+    fn replace_all(&self, stored: Stored) -> Result<(), JsValue> {
+        let batch = Batch::replacing(stored.clone());
+        let changed = {
+            let mut mirror = self.mirror_mut()?;
+            let before = mirror.snapshot();
+            mirror
+                .replace_all(stored)
+                .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
+            mirror.snapshot() != before
+        };
+        if changed {
+            self.notify("remote", &batch);
+        }
+        Ok(())
+    }
+
+    /// Another context announced a commit: the keys it wrote are read from storage again
+    /// (in this context's write order), since announcements of two contexts' commits can
+    /// arrive in another order than the commits were made, and a mirror that applied them as
+    /// they came would keep a value storage no longer holds.
+    pub(crate) fn observe(self: &Rc<Self>, batch: Batch) {
+        let mut stale = self.stale.borrow_mut();
+        let queued = stale.is_some();
+        let pending = stale.get_or_insert_with(Stale::default);
+        pending.clear |= batch.clear;
+        pending
+            .keys
+            .extend(batch.changes.into_iter().map(|(key, _)| key));
+        drop(stale);
+        if queued {
+            return;
+        }
+        let me = Rc::clone(self);
+        spawn_local(async move {
+            let _turn = me.queue.turn().await;
+            let Some(stale) = me.stale.borrow_mut().take() else {
+                return;
+            };
+            if let Err(e) = me.reread(stale).await {
+                // Closed: nothing to mirror into. Anything else the page should hear about.
+                if me.mirror.borrow().is_some() {
+                    report(&e);
+                }
+            }
+        });
+    }
+
+    async fn reread(&self, stale: Stale) -> Result<(), JsValue> {
+        let Backend::IndexedDb(idb) = &self.backend else {
+            return Ok(());
+        };
+        self.mirror()?;
+        if stale.clear {
+            return self.replace_all(idb.load().await.map_err(|e| storage_error(&e))?);
+        }
+        let keys: Array = stale.keys.iter().map(|k| JsValue::from_str(k)).collect();
+        let records = idb.read(&keys).await.map_err(|e| storage_error(&e))?;
+        self.refresh(&records).map(drop)
+    }
+
+    /// Mirrors another page's change to a `localStorage` item (its text as storage holds it
+    /// now).
+    pub(crate) fn observe_item(&self, change: ItemChange) {
+        let result = match change {
+            ItemChange::Key(key, text) => {
+                self.refresh(&Records(alloc::vec![(key, text)])).map(drop)
+            }
+            ItemChange::Cleared => match &self.backend {
+                Backend::LocalStorage(local) => local
+                    .load()
+                    .map_err(|e| storage_error(&e))
+                    .and_then(|stored| self.replace_all(stored)),
+                _ => Ok(()),
+            },
+        };
+        if let Err(e) = result
+            && self.mirror.borrow().is_some()
+        {
+            report(&e);
         }
     }
 }

@@ -1,0 +1,223 @@
+//! The write pipeline: how one call becomes a commit in storage and then in the mirror.
+//!
+//! Every write is decided by the core ([`kv_core::Store::prepare`]) and applied to the
+//! mirror ([`kv_core::Store::apply`]) only once storage has it. A call whose answer depends
+//! on what is stored (`setIfAbsent`, `update`, `delete`, `deleteMany`: the keys
+//! [`kv_core::Prepared::reads`] lists) is decided against storage at commit, not against
+//! the mirror, which another tab or worker may have overtaken: inside one IndexedDB
+//! `readwrite` transaction, or under the store's Web Lock for `localStorage`, the keys are
+//! read again, the mirror catches up with them ([`kv_core::Store::refresh`]), and the call is
+//! decided again if they differed. A blind write (`set`, `setMany`, `clear`) depends on
+//! nothing stored and is written as it is: the last writer wins.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+
+use js_sys::{Array, Function};
+use kv_core::{Error, JsonText, Prepared, Rejected, Transaction};
+use wasm_bindgen::prelude::*;
+
+use crate::error::{BrowserError, core_error, storage_error};
+use crate::events::Batch;
+use crate::idb::Records;
+use crate::kv::{Backend, Shared};
+use crate::remote;
+
+/// Why a write call's function failed: a limit or reserved key, or a JS error (an `update`
+/// function that threw, or returned what JSON cannot hold).
+#[derive(Debug)]
+pub(crate) enum OpError {
+    Rejected(Rejected),
+    Js(JsValue),
+}
+
+impl From<Rejected> for OpError {
+    fn from(e: Rejected) -> Self {
+        Self::Rejected(e)
+    }
+}
+
+impl From<OpError> for JsValue {
+    fn from(e: OpError) -> Self {
+        match e {
+            OpError::Rejected(e) => core_error::<BrowserError>(&Error::Rejected(e), |_| Self::NULL),
+            OpError::Js(e) => e,
+        }
+    }
+}
+
+/// One write call: stages its changes in a transaction and returns what the promise resolves.
+/// It may run more than once: again each time storage turns out to hold something else than
+/// the mirror did.
+pub(crate) type Op = Box<dyn FnMut(&mut Transaction<'_, JsonText>) -> Result<JsValue, OpError>>;
+
+/// One call being decided inside a storage transaction.
+struct Attempt {
+    op: Op,
+    /// The call's latest decision.
+    decided: Option<(JsValue, Prepared<JsonText>)>,
+    /// Keys read in this transaction: the mirror holds what storage holds for each.
+    verified: BTreeSet<String>,
+    /// An error of the call's own (a limit, a throwing `update` function), as opposed to one
+    /// of storage.
+    failed: Option<JsValue>,
+}
+
+impl Shared {
+    /// Writes `op`'s changes and mirrors them, then tells the listeners. The caller holds the
+    /// write queue's turn.
+    pub(crate) async fn write_now(self: &Rc<Self>, mut op: Op) -> Result<JsValue, JsValue> {
+        self.resync().await?;
+        let (result, prepared) = self.prepare(&mut op)?;
+        let reads: Array = prepared
+            .reads()
+            .map(|(key, _)| JsValue::from_str(key))
+            .collect();
+        if reads.length() == 0 || matches!(self.backend, Backend::Memory) {
+            // Nothing stored decides this call (or this context alone holds the store).
+            if !prepared.is_empty() {
+                let message = remote::encode(prepared.clears(), prepared.changes());
+                let written = self
+                    .backend
+                    .write(&message)
+                    .await
+                    .map_err(|e| storage_error(&e))?;
+                self.applied(prepared, written);
+            }
+            return Ok(result);
+        }
+        self.write_atomic(op, reads).await
+    }
+
+    /// Decides `op` against storage inside one storage transaction (see the module's docs).
+    async fn write_atomic(self: &Rc<Self>, op: Op, reads: Array) -> Result<JsValue, JsValue> {
+        let attempt = Rc::new(RefCell::new(Attempt {
+            op,
+            decided: None,
+            verified: BTreeSet::new(),
+            failed: None,
+        }));
+        let me = Rc::clone(self);
+        let state = Rc::clone(&attempt);
+        let decide = Closure::<dyn FnMut(Array, Array) -> Result<JsValue, JsValue>>::new(
+            move |keys: Array, texts: Array| {
+                let decided = me.decide(&mut state.borrow_mut(), &keys, &texts);
+                decided.map_err(|e| {
+                    state.borrow_mut().failed = Some(e);
+                    JsValue::NULL
+                })
+            },
+        );
+        let decide_fn: &Function = decide.as_ref().unchecked_ref();
+        let written = match &self.backend {
+            Backend::IndexedDb(idb) => idb.atomic(&reads, decide_fn).await,
+            Backend::LocalStorage(local) => local.atomic(&reads, decide_fn).await,
+            Backend::Memory => unreachable!("memory writes decide against the mirror"),
+        };
+        drop(decide);
+        let mut attempt = attempt.borrow_mut();
+        if let Some(failed) = attempt.failed.take() {
+            return Err(failed);
+        }
+        let written = written.map_err(|e| {
+            storage_error(&BrowserError::from_js("writing the store's storage", &e))
+        })?;
+        let Some((result, prepared)) = attempt.decided.take() else {
+            return Err(storage_error(&BrowserError::unavailable(
+                "the write was never decided: nothing was written",
+            )));
+        };
+        if !written.is_null() {
+            self.applied(prepared, Some(written));
+        }
+        Ok(result)
+    }
+
+    /// One step inside the storage transaction: the records under `keys` were just read.
+    /// Returns more keys to read (an array), the commit to write (a message), or `null`.
+    fn decide(
+        &self,
+        attempt: &mut Attempt,
+        keys: &Array,
+        texts: &Array,
+    ) -> Result<JsValue, JsValue> {
+        let read = Array::of2(keys, texts);
+        let records = Records::of(&read).map_err(|e| storage_error(&e))?;
+        let changed = self.refresh(&records)?;
+        attempt
+            .verified
+            .extend(records.0.into_iter().map(|(key, _)| key));
+        if changed || attempt.decided.is_none() {
+            attempt.decided = None;
+            attempt.decided = Some(self.prepare(&mut attempt.op)?);
+        }
+        let Some((_, prepared)) = &attempt.decided else {
+            return Ok(JsValue::NULL);
+        };
+        let missing: Array = prepared
+            .reads()
+            .filter(|(key, _)| !attempt.verified.contains(*key))
+            .map(|(key, _)| JsValue::from_str(key))
+            .collect();
+        if missing.length() > 0 {
+            return Ok(missing.into());
+        }
+        if prepared.is_empty() {
+            return Ok(JsValue::NULL);
+        }
+        Ok(remote::encode(prepared.clears(), prepared.changes()).into())
+    }
+
+    /// Runs `op` against the mirror, changing nothing. The mirror is only borrowed to read
+    /// while `op` runs, so an `update` function may read this store.
+    fn prepare(&self, op: &mut Op) -> Result<(JsValue, Prepared<JsonText>), JsValue> {
+        let mirror = self.mirror()?;
+        Ok(mirror.prepare(|tx| op(tx))?)
+    }
+
+    /// Brings the mirror up to date with records just read from storage, and tells the
+    /// listeners what differed (another context's commit). Returns whether anything did.
+    pub(crate) fn refresh(&self, records: &Records) -> Result<bool, JsValue> {
+        let differ = {
+            let mirror = self.mirror()?;
+            Batch {
+                clear: false,
+                changes: records
+                    .0
+                    .iter()
+                    .filter(|(key, text)| mirror.get(key).map(JsonText::as_str) != text.as_deref())
+                    .map(|(key, text)| (key.clone(), text.clone().map(String::into_bytes)))
+                    .collect::<Vec<_>>(),
+            }
+        };
+        if differ.changes.is_empty() {
+            return Ok(false);
+        }
+        self.mirror_mut()?
+            .refresh(
+                differ
+                    .changes
+                    .iter()
+                    .map(|(key, text)| (key.as_str(), text.as_deref())),
+            )
+            .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
+        self.notify("remote", &differ);
+        Ok(true)
+    }
+
+    /// Mirrors a commit this context just made, announces it, and tells the listeners.
+    fn applied(&self, prepared: Prepared<JsonText>, announcement: Option<JsValue>) {
+        let batch = Batch::of(&prepared);
+        if let Ok(mut mirror) = self.mirror_mut() {
+            mirror.apply(prepared);
+        }
+        if let (Some(remote), Some(message)) = (self.remote.borrow().as_ref(), &announcement) {
+            remote.publish(message);
+        }
+        self.notify("local", &batch);
+    }
+}
