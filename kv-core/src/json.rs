@@ -10,9 +10,11 @@ use core::fmt;
 
 use smol_str::SmolStr;
 
-/// How deep arrays and objects may nest: serde_json's limit. Its parser starts with a budget
-/// of 128 and refuses the container that spends the last of it, so 127 levels pass.
-pub(crate) const MAX_DEPTH: u32 = 127;
+/// How deep one JSON text may nest arrays and objects: a value the store accepts
+/// ([`Limits::MAX_NESTING`](crate::Limits::MAX_NESTING), the one bound) inside one more level,
+/// the snapshot's object. It is serde_json's limit too (its parser starts with a budget of 128
+/// and refuses the container that spends the last of it), so both read what the store writes.
+pub(crate) const MAX_DEPTH: u32 = crate::Limits::MAX_NESTING as u32 + 1;
 
 /// Why text nested deeper than that is refused.
 const TOO_DEEP: &str = "recursion limit exceeded";
@@ -119,13 +121,26 @@ pub struct InvalidJson {
     pub reason: &'static str,
     /// Whether the text ended too early (it may be truncated).
     pub eof: bool,
+    /// Which kind of fault it is.
+    pub kind: InvalidJsonKind,
+}
+
+/// Why a text is not accepted as JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InvalidJsonKind {
+    /// It is not JSON (RFC 8259), or holds what no UTF-8 string or `f64` can.
+    Syntax,
+    /// It nests arrays and objects deeper than the store reads back
+    /// ([`Limits::MAX_NESTING`](crate::Limits::MAX_NESTING), one level more for a lone value).
+    TooDeep,
 }
 
 impl InvalidJson {
     /// Whether the text was refused for nesting arrays and objects too deep, rather than for
     /// its syntax.
     pub fn is_too_deep(&self) -> bool {
-        self.reason == TOO_DEEP
+        self.kind == InvalidJsonKind::TooDeep
     }
 }
 
@@ -243,6 +258,7 @@ impl<'a> Scanner<'a> {
             offset: self.pos,
             reason,
             eof: self.pos >= self.text.len(),
+            kind: InvalidJsonKind::Syntax,
         }
     }
 
@@ -289,7 +305,10 @@ impl<'a> Scanner<'a> {
     /// An array (`close` is `]`) or an object (`}`), from its opening bracket.
     fn container(&mut self, depth: u32, close: u8) -> Result<(), InvalidJson> {
         let Some(depth) = depth.checked_sub(1) else {
-            return Err(self.fail(TOO_DEEP));
+            return Err(InvalidJson {
+                kind: InvalidJsonKind::TooDeep,
+                ..self.fail(TOO_DEEP)
+            });
         };
         self.pos += 1;
         self.whitespace();

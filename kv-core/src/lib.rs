@@ -59,7 +59,7 @@ pub use block_on::{NotReady, block_on};
 pub use clock::{Clock, ManualClock};
 pub use codec::{RESERVED_PREFIX, decode_value, encode_value};
 pub use error::{Corrupt, Error, ErrorKind, Rejected};
-pub use json::{InvalidJson, JsonText};
+pub use json::{InvalidJson, InvalidJsonKind, JsonText};
 pub use limits::{Limit, LimitExceeded, Limits};
 pub use memory::MemoryPersist;
 pub use persist::{Change, Commit, Persist, Prepared, StorageError, StorageErrorKind, Stored};

@@ -29,6 +29,9 @@ impl Limits {
     /// How deep a value may nest arrays and objects, whatever the limits: inside a snapshot
     /// (one JSON object) a value is one level deeper, and decoders, serde_json's among them,
     /// stop at 128. A write of anything deeper would leave a store that does not open again.
+    ///
+    /// The one nesting bound: writes are checked against it, and kv-core's JSON scanner reads
+    /// exactly one level more (the snapshot's object).
     pub const MAX_NESTING: usize = 126;
 
     /// No bound but the machine's memory.

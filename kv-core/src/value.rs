@@ -11,6 +11,7 @@ use smol_str::SmolStr;
 use crate::codec::{self, Entries};
 use crate::error::Corrupt;
 use crate::json::{self, JsonText, Scanner};
+use crate::limits::Limits;
 
 /// A value representation a [`Store`](crate::Store) can hold: [`Value`] (the default) or
 /// [`JsonText`].
@@ -118,7 +119,8 @@ impl sealed::Sealed for JsonText {
             loop {
                 let mut key = String::new();
                 scanner.key(Some(&mut key)).map_err(fail)?;
-                let value = scanner.value(json::MAX_DEPTH - 1).map_err(fail)?;
+                // A member of the snapshot's object: the store's own bound.
+                let value = scanner.value(Limits::MAX_NESTING as u32).map_err(fail)?;
                 map.insert(SmolStr::from(key), Self::checked(value));
                 if !scanner.next_member().map_err(fail)? {
                     break;
@@ -136,6 +138,7 @@ fn utf8<'b>(key: Option<&str>, bytes: &'b [u8]) -> Result<&'b str, Corrupt> {
             offset: e.valid_up_to(),
             reason: "invalid UTF-8",
             eof: e.error_len().is_none(),
+            kind: json::InvalidJsonKind::Syntax,
         };
         // Only the valid part can be shown; the position is in it or just after it.
         let valid = core::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();

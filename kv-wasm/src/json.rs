@@ -6,10 +6,10 @@
 //! `JSON.parse`. One crossing per value, whatever its size.
 
 use alloc::string::String;
-use kv_core::JsonText;
+use kv_core::{Error, JsonText, Limit, LimitExceeded, Limits};
 use wasm_bindgen::prelude::*;
 
-use crate::error::{ErrorName, js_error};
+use crate::error::{BrowserError, ErrorName, core_error, js_error};
 
 #[wasm_bindgen(module = "/src/browser.js")]
 extern "C" {
@@ -35,10 +35,14 @@ pub(crate) fn to_value(value: &JsValue) -> Result<JsonText, JsValue> {
     // store can read back.
     JsonText::new(&to_json(value)?).map_err(|e| {
         if e.is_too_deep() {
-            js_error(
-                ErrorName::LimitExceeded,
-                "the value nests arrays and objects more than 126 deep (MAX_NESTING): nothing was written; store it flatter",
-            )
+            // The scanner gave up one level past what a lone value may hold; the value nests
+            // at least that deep.
+            let over = LimitExceeded {
+                limit: Limit::Nesting,
+                actual: Limits::MAX_NESTING + 2,
+                max: Limits::MAX_NESTING,
+            };
+            core_error::<BrowserError>(&Error::Rejected(over.into()), |_| JsValue::NULL)
         } else {
             js_error(
                 ErrorName::InvalidValue,
