@@ -546,6 +546,69 @@ async fn two_contexts_on_one_indexed_db_store_lose_nothing_and_see_each_other() 
     assert_eq!(content(&second).await, expected);
 }
 
+/// Two handles on one store each claim the same IDs and increment one counter, all at once:
+/// every answer is decided against storage, so each ID is claimed once and no increment is
+/// lost, on both backends that share storage across contexts.
+#[wasm_bindgen_test]
+async fn two_handles_claim_each_id_once_and_lose_no_increment() {
+    for options in &BACKENDS[..2] {
+        let name = unique("claims");
+        let handles = [open(&name, options).await, open(&name, options).await];
+        let mut claims = Vec::new();
+        for i in 0..150 {
+            for kv in &handles {
+                claims.push(start(
+                    kv,
+                    "setIfAbsent",
+                    &[s(&format!("seen:{i}")), JsValue::TRUE],
+                ));
+            }
+        }
+        let mut claimed = 0;
+        for claim in claims {
+            if claim.await.expect("a claim resolves") == JsValue::TRUE {
+                claimed += 1;
+            }
+        }
+        assert_eq!(claimed, 150, "{options}: each ID claimed once");
+
+        let increment = js_sys::Function::new_with_args("n", "return (n ?? 0) + 1");
+        let mut updates = Vec::new();
+        for _ in 0..50 {
+            for kv in &handles {
+                updates.push(start(kv, "update", &[s("hits"), increment.clone().into()]));
+            }
+        }
+        for update in updates {
+            update.await.expect("an update resolves");
+        }
+        let fresh = open(&name, options).await;
+        assert_eq!(
+            call(&fresh, "get", &[s("hits")]).await,
+            JsValue::from(100),
+            "{options}: no increment lost"
+        );
+    }
+}
+
+/// An `update` whose function throws writes nothing, and the next call on the store works:
+/// no transaction or lock is left held.
+#[wasm_bindgen_test]
+async fn a_throwing_update_leaves_no_transaction_or_lock_held() {
+    for options in &BACKENDS[..2] {
+        let kv = open(&unique("throwing"), options).await;
+        call(&kv, "set", &[s("n"), JsValue::from(1)]).await;
+        let throws = js_sys::Function::new_no_args("throw new RangeError('mine')");
+        assert_eq!(
+            rejection(&kv, "update", &[s("n"), throws.into()]).await,
+            "RangeError"
+        );
+        let claimed = call(&kv, "setIfAbsent", &[s("m"), JsValue::from(2)]).await;
+        assert_eq!(claimed, JsValue::TRUE, "{options}");
+        assert_eq!(content(&kv).await, r#"{"m":2,"n":1}"#, "{options}");
+    }
+}
+
 #[wasm_bindgen_test]
 async fn a_local_storage_store_follows_storage_events_from_other_pages() {
     let name = unique("storage-event");
