@@ -76,7 +76,7 @@ async function measureSize(all, size, errors) {
       for (let from = 0; from < size; from += CONFIG.batch) {
         await store.setMany(entries(from, Math.min(CONFIG.batch, size - from), 1_700_000_000));
       }
-      live.set(c, { store, pick: random(size), batch: [], sets: [], gets: [], getAlls: [], opens: [] });
+      live.set(c, { store, pick: random(size), batch: [], sets: [], claims: [], updates: [], gets: [], getAlls: [], opens: [] });
     } catch (err) {
       failed(c, err);
     }
@@ -100,6 +100,25 @@ async function measureSize(all, size, errors) {
       }
     });
   }
+
+  // Calls decided against storage, for the contenders that have them: a claim of a new ID,
+  // and an increment of one counter, in a store of their own (so the measured store keeps
+  // exactly `size` keys), removed afterwards.
+  await each("setIfAbsent and update", async (c, m) => {
+    if (!m.store.setIfAbsent && !m.store.update) return;
+    const store = await c.open(`bench-${c.id}-${size}-claims`);
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; store.setIfAbsent && i < CONFIG.sets / rounds; i++) {
+        const k = `claim:${r}:${i}`;
+        m.claims.push(await time(() => store.setIfAbsent(k, 1_900_000_000 + i)));
+      }
+      for (let i = 0; store.update && i < CONFIG.sets / rounds; i++) {
+        m.updates.push(await time(() => store.update("hits", (n) => (n ?? 0) + 1)));
+      }
+    }
+    await store.clear();
+    await store.close();
+  });
 
   for (let r = 0; r < rounds; r++) {
     await each("get", async (c, m) => {
@@ -163,6 +182,8 @@ async function measureSize(all, size, errors) {
       getP99: get.p99,
       setMedian: set.median,
       setP99: set.p99,
+      setIfAbsentMedian: m.claims.length ? summary(m.claims).median : undefined,
+      updateMedian: m.updates.length ? summary(m.updates).median : undefined,
       batchSet: summary(m.batch).median,
       getAll: summary(m.getAlls).median,
       coldOpen: summary(m.opens).median,

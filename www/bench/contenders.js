@@ -2,7 +2,8 @@
 // with the same code:
 //
 //   open(name) -> handle;  handle.get(key), .set(key, value), .setMany([[key, value], ...]),
-//   .getAll(), .clear(), .close()
+//   .getAll(), .clear(), .close(), and where the library has them: .setIfAbsent(key, value)
+//   (resolves whether it wrote) and .update(key, f)
 //
 // Each adapter uses the library the way its README recommends, and its fastest documented
 // call for each operation: a user would pick those.
@@ -36,6 +37,8 @@ function kvWasm(Kv, options) {
       return {
         get: (k) => kv.get(k),
         set: (k, v) => kv.set(k, v),
+        setIfAbsent: (k, v) => kv.setIfAbsent(k, v),
+        update: (k, f) => kv.update(k, f),
         setMany: (entries) => kv.setMany(entries),
         getAll: () => kv.getAll(),
         clear: () => kv.clear(),
@@ -52,6 +55,8 @@ const idbKeyvalAdapter = {
     return {
       get: (k) => idbKeyval.get(k, store),
       set: (k, v) => idbKeyval.set(k, v, store),
+      // idb-keyval has no set-if-absent; its update is one readwrite transaction.
+      update: (k, f) => idbKeyval.update(k, f, store),
       setMany: (entries) => idbKeyval.setMany(entries, store),
       getAll: () => idbKeyval.entries(store),
       clear: () => idbKeyval.clear(store),
@@ -101,6 +106,21 @@ const rawIndexedDB = (durability) => ({
         s.put(v, k);
         await committed(s.transaction);
       },
+      // A read and a write in one readwrite transaction.
+      async setIfAbsent(k, v) {
+        const s = store("readwrite");
+        const done = committed(s.transaction);
+        const absent = (await request(s.getKey(k))) === undefined;
+        if (absent) s.put(v, k);
+        await done;
+        return absent;
+      },
+      async update(k, f) {
+        const s = store("readwrite");
+        const done = committed(s.transaction);
+        s.put(f(await request(s.get(k))), k);
+        await done;
+      },
       async setMany(entries) {
         const s = store("readwrite");
         for (const [k, v] of entries) s.put(v, k);
@@ -133,13 +153,13 @@ export function contenders(Kv) {
         library: "kv-wasm",
         ...kvWasm(Kv, { backend: "indexedDB", durability: "default" }),
       },
-      { id: "kv-ls", label: "kv-wasm (localStorage)", library: "kv-wasm", ...kvWasm(Kv, { backend: "localStorage" }) },
+      { id: "kv-ls", label: "kv-wasm (localStorage, relaxed durability)", library: "kv-wasm", ...kvWasm(Kv, { backend: "localStorage" }) },
     );
   }
   list.push(
-    { id: "idb-keyval", label: "idb-keyval", library: "idb-keyval", ...idbKeyvalAdapter },
-    { id: "lf-idb", label: "localForage (IndexedDB)", library: "localforage", ...localForage(localforage.INDEXEDDB) },
-    { id: "lf-ls", label: "localForage (localStorage)", library: "localforage", ...localForage(localforage.LOCALSTORAGE) },
+    { id: "idb-keyval", label: "idb-keyval (default durability)", library: "idb-keyval", ...idbKeyvalAdapter },
+    { id: "lf-idb", label: "localForage (IndexedDB, default durability)", library: "localforage", ...localForage(localforage.INDEXEDDB) },
+    { id: "lf-ls", label: "localForage (localStorage, relaxed durability)", library: "localforage", ...localForage(localforage.LOCALSTORAGE) },
     { id: "raw-idb", label: "raw IndexedDB (floor, default durability)", library: null, ...rawIndexedDB(undefined) },
     { id: "raw-idb-strict", label: "raw IndexedDB (floor, strict durability)", library: null, ...rawIndexedDB("strict") },
   );

@@ -6,6 +6,8 @@ export const METRICS = [
   { key: "getP99", label: "get, p99" },
   { key: "setMedian", label: "set, median", chart: true },
   { key: "setP99", label: "set, p99" },
+  { key: "setIfAbsentMedian", label: "setIfAbsent, median" },
+  { key: "updateMedian", label: "update, median" },
   { key: "batchSet", label: "batch set of 1,000", chart: true },
   { key: "getAll", label: "get all", chart: true },
   { key: "coldOpen", label: "cold open", chart: true },
@@ -20,10 +22,26 @@ export const OURS = [
   { id: "kv-idb-default", floor: "raw-idb", durability: "default" },
 ];
 
-/** The lead's targets for kv-wasm on IndexedDB, each as a ratio to idb-keyval. */
+/**
+ * The targets for kv-wasm on IndexedDB, each as a ratio to idb-keyval's `against` metric
+ * (the same metric if absent). idb-keyval asks for the browser's default durability, so only
+ * kv-wasm's "default" row compares like with like; the "strict" row is printed beside it.
+ */
 export const TARGETS = [
   { metric: "getMedian", text: "get at least 20× faster than idb-keyval", met: (kv, idb) => idb / kv >= 20 },
-  { metric: "setMedian", text: "single set no slower than 1.2× idb-keyval", met: (kv, idb) => kv / idb <= 1.2 },
+  { metric: "setMedian", text: "single set no slower than 1.1× idb-keyval's set", met: (kv, idb) => kv / idb <= 1.1 },
+  {
+    metric: "setIfAbsentMedian",
+    against: "setMedian",
+    text: "setIfAbsent no slower than 1.1× idb-keyval's set",
+    met: (kv, idb) => kv / idb <= 1.1,
+  },
+  {
+    metric: "updateMedian",
+    against: "setMedian",
+    text: "update no slower than 1.1× idb-keyval's set",
+    met: (kv, idb) => kv / idb <= 1.1,
+  },
   { metric: "batchSet", text: "batch set faster than idb-keyval setMany", met: (kv, idb) => kv < idb },
 ];
 
@@ -87,12 +105,12 @@ export function renderTable(host, results) {
           "ul",
           { class: "targets" },
           ...TARGETS.map((t) => {
-            const met = t.met(ours[t.metric], baseline[t.metric]);
+            const met = t.met(ours[t.metric], baseline[t.against ?? t.metric]);
             const overFloor = under ? `; ${versus(ours[t.metric], under[t.metric])} than the floor at ${durability} durability` : "";
             return el(
               "li",
               { class: met ? "met" : "missed" },
-              `${met ? "✓ met" : "✗ missed"} at ${durability} durability: ${t.text} (${versus(ours[t.metric], baseline[t.metric])}${overFloor})`,
+              `${met ? "✓ met" : "✗ missed"} at ${durability} durability: ${t.text} (${versus(ours[t.metric], baseline[t.against ?? t.metric])}${overFloor})`,
             );
           }),
         ),
