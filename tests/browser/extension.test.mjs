@@ -108,3 +108,37 @@ test("the extension's worker keeps seen IDs in IndexedDB, the popup lists, delet
     await context.close();
   }
 });
+
+test("the extension's service worker and its popup claim each ID once and lose no increment", async () => {
+  const context = await launchProfile(profile.dir, { extension });
+  try {
+    const sw = await worker(context);
+    const extensionId = new URL(sw.url()).host;
+    const popup = await openPopup(context, extensionId);
+    const ids = Array.from({ length: 300 }, (_, i) => `seen:${i}`);
+    // Both open the store "claims" themselves, then claim every ID and increment one counter
+    // 100 times, at the same time. (The extension's CSP forbids eval, so each side spells out
+    // the same steps.)
+    const [inWorker, inPopup] = await Promise.all([
+      sw.evaluate(async (ids) => {
+        const kv = await self.seen.open("claims");
+        const claimed = (await Promise.all(ids.map((id) => kv.setIfAbsent(id)))).filter(Boolean).length;
+        for (let i = 0; i < 100; i++) await kv.update("hits", (n) => (n ?? 0) + 1);
+        return claimed;
+      }, ids),
+      popup.evaluate(async (ids) => {
+        const { default: init, Kv } = await import("./pkg/kv_wasm.js");
+        await init();
+        const kv = await Kv.open("claims");
+        const claimed = (await Promise.all(ids.map((id) => kv.setIfAbsent(id)))).filter(Boolean).length;
+        for (let i = 0; i < 100; i++) await kv.update("hits", (n) => (n ?? 0) + 1);
+        return claimed;
+      }, ids),
+    ]);
+    assert.equal(inWorker + inPopup, 300, `the worker claimed ${inWorker}, the popup ${inPopup}`);
+    const hits = await sw.evaluate(async () => (await self.seen.open("claims")).get("hits"));
+    assert.equal(hits, 200);
+  } finally {
+    await context.close();
+  }
+});

@@ -67,5 +67,6 @@ chrome.runtime.onMessage.addListener((msg, _sender, reply) => {
   return true; // the reply comes after an await
 });
 
-// The same operations for tools that can evaluate code in the worker (tests, DevTools).
-globalThis.seen = { remember, list, forget, clear };
+// The same operations for tools that can evaluate code in the worker (tests, DevTools), and a
+// way to open another store of the extension's.
+globalThis.seen = { remember, list, forget, clear, open: (name) => store.then(() => Kv.open(name)) };
