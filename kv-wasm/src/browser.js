@@ -418,7 +418,7 @@ export class Local {
   atomic(keys, decide) {
     const locks = globalThis.navigator.locks;
     return locks.request(this.prefix, async () => {
-      await this.caughtUp(locks);
+      const counted = await this.caughtUp(locks);
       for (let next = keys; ; ) {
         const decided = decide(...this.read(next));
         if (Array.isArray(decided)) {
@@ -426,7 +426,8 @@ export class Local {
           continue;
         }
         if (decided === null) return null;
-        const seq = this.seq() + 1;
+        // Past the highest count known, even if this tab's copy lost some (site data cleared).
+        const seq = Math.max(this.seq(), counted) + 1;
         this.write(decided, seq);
         this.announce(locks, seq);
         return JSON.parse(decided);
@@ -444,14 +445,15 @@ export class Local {
 
   // Resolves once this tab's copy of localStorage holds every conditional commit the lock
   // manager knows of (or after a second, should a count have been lost with its items: a
-  // browser killed before writing localStorage to disk).
+  // browser killed before writing localStorage to disk, site data cleared); resolves the
+  // highest count known.
   async caughtUp(locks) {
     const tag = `${this.seqItem}#`;
     let wanted = 0;
     for (const lock of (await locks.query()).held ?? []) {
       if (lock.name.startsWith(tag)) wanted = Math.max(wanted, Number(lock.name.slice(tag.length)));
     }
-    if (this.seq() >= wanted) return;
+    if (this.seq() >= wanted) return wanted;
     await new Promise((resolve) => {
       const done = () => {
         globalThis.removeEventListener("storage", onStorage);
@@ -464,6 +466,7 @@ export class Local {
       globalThis.addEventListener("storage", onStorage);
       const timer = setTimeout(done, 1000);
     });
+    return wanted;
   }
 
   // Holds a shared lock named for the count `seq` until this tab commits the next one.
