@@ -164,6 +164,8 @@ impl<V: Json> Prepared<V> {
     /// Empty for a blind write (`set`, `set_many`, `clear`). A host shared by several writers
     /// checks, inside its storage transaction, that storage still holds exactly these; if not,
     /// it [refreshes](crate::Store::refresh) memory from what it read and prepares again.
+    /// After [`prepare_after`](crate::Store::prepare_after), the values are what memory holds
+    /// with the pending commits applied, not what storage holds yet.
     pub fn reads(&self) -> impl ExactSizeIterator<Item = (&str, Option<&[u8]>)> + '_ {
         self.reads
             .iter()

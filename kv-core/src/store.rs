@@ -555,6 +555,20 @@ mod tests {
     }
 
     #[test]
+    fn deleting_a_key_set_in_the_same_transaction_reads_it() {
+        let store = detached(r#"{"a":1}"#);
+        let (_, prepared) = store
+            .prepare(|tx| {
+                tx.set("b", 2)?;
+                Ok::<_, Rejected>(tx.delete("b"))
+            })
+            .expect("within the limits");
+        // Whether storage must delete "b" depends on whether it holds "b".
+        assert_eq!(prepared.reads().collect::<Vec<_>>(), [("b", None)]);
+        assert!(prepared.is_empty());
+    }
+
+    #[test]
     fn refresh_reports_whether_memory_was_behind_and_applies_nothing_on_corrupt_records() {
         let mut store = detached(r#"{"a":1,"b":2}"#);
         let same = store.refresh([("a", Some(&b"1"[..])), ("z", None)]);

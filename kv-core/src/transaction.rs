@@ -150,7 +150,12 @@ impl<'a, V: Json> Transaction<'a, V> {
         if !self.contains(key) {
             return false;
         }
-        if !self.clear && self.view.contains(key) {
+        // Whether storage must be told to delete depends on what it holds, even when this
+        // transaction set the key first: a read of the key.
+        if !self.clear && {
+            self.reads.borrow_mut().push(key.into());
+            self.view.contains(key)
+        } {
             self.staged.insert(key.into(), None);
         } else {
             self.staged.remove(key);

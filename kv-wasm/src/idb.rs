@@ -272,7 +272,7 @@ fn database_name(name: &str) -> String {
 }
 
 /// A transaction's failure: its error, or `null` if it was aborted without one.
-fn transaction_error(what: &str, error: &JsValue) -> BrowserError {
+pub(crate) fn transaction_error(what: &str, error: &JsValue) -> BrowserError {
     if error.is_null() {
         BrowserError::unavailable("IndexedDB: the transaction was aborted")
     } else {

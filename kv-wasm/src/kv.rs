@@ -3,6 +3,7 @@
 use alloc::boxed::Box;
 use alloc::rc::{Rc, Weak};
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::{Cell, Ref, RefCell, RefMut};
 use core::future::Future;
@@ -125,6 +126,8 @@ pub(crate) struct Shared {
     pub(crate) remote: RefCell<Option<Remote>>,
     /// Keys other contexts announced commits of, waiting to be read again (`clear`: all).
     pub(crate) stale: RefCell<Option<Stale>>,
+    /// Set when a re-read failed: the whole store is read again before the next write.
+    pub(crate) reload: Cell<bool>,
 }
 
 #[wasm_bindgen]
@@ -228,16 +231,24 @@ impl Kv {
         #[wasm_bindgen(unchecked_optional_param_type = "Json")] value: JsValue,
     ) -> Promise {
         let args = key_of(&key).and_then(|key| Ok((key, optional_value(&value)?)));
-        self.write(args, |(key, value), tx| {
-            let value = value.clone().unwrap_or_else(|| JsonText::from(tx.now()));
-            Ok(tx.set_if_absent(key.clone(), value)?.into())
-        })
+        self.write_reading(
+            args,
+            |(key, _)| Some(vec![key.clone()]),
+            |(key, value), tx| {
+                let value = value.clone().unwrap_or_else(|| JsonText::from(tx.now()));
+                Ok(tx.set_if_absent(key.clone(), value)?.into())
+            },
+        )
     }
 
     /// Removes `key`; resolves whether it existed.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue) -> Promise {
-        self.write(key_of(&key), |key, tx| Ok(tx.delete(key).into()))
+        self.write_reading(
+            key_of(&key),
+            |key| Some(vec![key.clone()]),
+            |key, tx| Ok(tx.delete(key).into()),
+        )
     }
 
     /// Sets every key to its value, all of them or none: from an object, a `Map`, or any
@@ -264,16 +275,21 @@ impl Kv {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Iterable<string>")] keys: JsValue,
     ) -> Promise {
-        self.write(keys_of(&keys), |keys, tx| {
-            let existed = keys.iter().filter(|key| tx.delete(key)).count();
-            Ok(JsValue::from_f64(existed as f64))
-        })
+        self.write_reading(
+            keys_of(&keys),
+            |keys| Some(keys.clone()),
+            |keys, tx| {
+                let existed = keys.iter().filter(|key| tx.delete(key)).count();
+                Ok(JsValue::from_f64(existed as f64))
+            },
+        )
     }
 
     /// Replaces the value under `key` with `updater(current)`, with no other write to the key
     /// in between, from this context or any other: a value sets it, `undefined` deletes it.
-    /// Resolves the new value. `updater` runs again if another context changed the key since
-    /// this one last saw it, so it must not have other effects.
+    /// Resolves the new value. `updater` runs once the key has been read from storage, and
+    /// again only if a key it reads differs there; so it should compute its result and nothing
+    /// else.
     #[wasm_bindgen(unchecked_return_type = "Promise<Json | undefined>")]
     pub fn update(
         &self,
@@ -287,29 +303,33 @@ impl Kv {
                 .map_err(|_| type_error("update takes a function: (current) => next"))?;
             Ok((key, updater))
         });
-        self.write(args, |(key, updater), tx| {
-            // The mirror is only read while the function runs, so it may read this store.
-            let current = tx.get(key).map_or(JsValue::UNDEFINED, to_js);
-            let next = updater
-                .call1(&JsValue::UNDEFINED, &current)
-                .map_err(OpError::Js)?;
-            if next.has_type::<Promise>() {
-                return Err(OpError::Js(js_error(
-                    ErrorName::InvalidValue,
-                    "update's function returned a Promise: it must return the new value itself",
-                )));
-            }
-            match optional_value(&next).map_err(OpError::Js)? {
-                Some(value) => {
-                    tx.set(key.clone(), value.clone())?;
-                    Ok(to_js(&value))
+        self.write_reading(
+            args,
+            |(key, _)| Some(vec![key.clone()]),
+            |(key, updater), tx| {
+                // The mirror is only read while the function runs, so it may read this store.
+                let current = tx.get(key).map_or(JsValue::UNDEFINED, to_js);
+                let next = updater
+                    .call1(&JsValue::UNDEFINED, &current)
+                    .map_err(OpError::Js)?;
+                if next.has_type::<Promise>() {
+                    return Err(OpError::Js(js_error(
+                        ErrorName::InvalidValue,
+                        "update's function returned a Promise: it must return the new value itself",
+                    )));
                 }
-                None => {
-                    tx.delete(key);
-                    Ok(JsValue::UNDEFINED)
+                match optional_value(&next).map_err(OpError::Js)? {
+                    Some(value) => {
+                        tx.set(key.clone(), value.clone())?;
+                        Ok(to_js(&value))
+                    }
+                    None => {
+                        tx.delete(key);
+                        Ok(JsValue::UNDEFINED)
+                    }
                 }
-            }
-        })
+            },
+        )
     }
 
     /// Removes every key.
@@ -373,9 +393,21 @@ impl Kv {
         args: Result<A, JsValue>,
         f: impl Fn(&A, &mut Transaction<'_, JsonText>) -> Result<JsValue, OpError> + 'static,
     ) -> Promise {
-        self.queue(
-            args.map(|args| Box::new(move |tx: &mut Transaction<'_, JsonText>| f(&args, tx)) as Op),
-        )
+        self.write_reading(args, |_| None, f)
+    }
+
+    /// As [`write`](Self::write), for a call decided by what storage holds under the keys
+    /// `reads` names.
+    fn write_reading<A: 'static>(
+        &self,
+        args: Result<A, JsValue>,
+        reads: impl FnOnce(&A) -> Option<Vec<String>>,
+        f: impl Fn(&A, &mut Transaction<'_, JsonText>) -> Result<JsValue, OpError> + 'static,
+    ) -> Promise {
+        self.queue(args.map(|args| Op {
+            reads: reads(&args),
+            run: Box::new(move |tx: &mut Transaction<'_, JsonText>| f(&args, tx)),
+        }))
     }
 
     fn queue(&self, op: Result<Op, JsValue>) -> Promise {
@@ -469,6 +501,7 @@ async fn open(name: &JsValue, options: &JsValue) -> Result<Kv, JsValue> {
             next_listener: Cell::new(0),
             remote: RefCell::new(Some(remote)),
             stale: RefCell::new(None),
+            reload: Cell::new(false),
         }
     });
     Ok(Kv { shared })

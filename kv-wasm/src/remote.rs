@@ -137,16 +137,19 @@ pub(crate) struct Stale {
 
 impl Shared {
     /// After the browser closed the IndexedDB connection (a version change, a deleted
-    /// database), reads storage again before the next write, since commits made meanwhile
-    /// may not all have been announced; listeners hear of any difference as a remote change.
+    /// database), or a re-read of announced keys failed, reads storage again before the next
+    /// write, since commits made meanwhile may not all have been followed; listeners hear of
+    /// any difference as a remote change.
     pub(crate) async fn resync(&self) -> Result<(), JsValue> {
         let Backend::IndexedDb(idb) = &self.backend else {
             return Ok(());
         };
-        if idb.is_connected() {
+        if idb.is_connected() && !self.reload.get() {
             return Ok(());
         }
-        self.replace_all(idb.load().await.map_err(|e| storage_error(&e))?)
+        self.replace_all(idb.load().await.map_err(|e| storage_error(&e))?)?;
+        self.reload.set(false);
+        Ok(())
     }
 
     /// Replaces the mirror with everything storage holds; listeners hear of any difference.
@@ -189,8 +192,10 @@ impl Shared {
                 return;
             };
             if let Err(e) = me.reread(stale).await {
-                // Closed: nothing to mirror into. Anything else the page should hear about.
+                // Closed: nothing to mirror into. Anything else the page should hear about,
+                // and the whole store is read again before the next write.
                 if me.mirror.borrow().is_some() {
+                    me.reload.set(true);
                     report(&e);
                 }
             }

@@ -23,7 +23,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::{BrowserError, core_error, storage_error};
 use crate::events::Batch;
-use crate::idb::Records;
+use crate::idb::{Records, transaction_error};
 use crate::kv::{Backend, Shared};
 use crate::remote;
 
@@ -50,14 +50,21 @@ impl From<OpError> for JsValue {
     }
 }
 
-/// One write call: stages its changes in a transaction and returns what the promise resolves.
-/// It may run more than once: again each time storage turns out to hold something else than
-/// the mirror did.
-pub(crate) type Op = Box<dyn FnMut(&mut Transaction<'_, JsonText>) -> Result<JsValue, OpError>>;
+/// Stages one write call's changes in a transaction and returns what the promise resolves.
+pub(crate) type Run = Box<dyn FnMut(&mut Transaction<'_, JsonText>) -> Result<JsValue, OpError>>;
+
+/// One write call.
+pub(crate) struct Op {
+    pub(crate) run: Run,
+    /// The keys whose stored state decides the call (`setIfAbsent`'s, `update`'s, `delete`'s
+    /// and `deleteMany`'s keys), read from storage before it first runs; `None` for a blind
+    /// write. `run` runs again only if it then reads a key storage held something else for.
+    pub(crate) reads: Option<Vec<String>>,
+}
 
 /// One call being decided inside a storage transaction.
 struct Attempt {
-    op: Op,
+    run: Run,
     /// The call's latest decision.
     decided: Option<(JsValue, Prepared<JsonText>)>,
     /// Keys read in this transaction: the mirror holds what storage holds for each.
@@ -72,31 +79,37 @@ impl Shared {
     /// write queue's turn.
     pub(crate) async fn write_now(self: &Rc<Self>, mut op: Op) -> Result<JsValue, JsValue> {
         self.resync().await?;
-        let (result, prepared) = self.prepare(&mut op)?;
-        let reads: Array = prepared
-            .reads()
-            .map(|(key, _)| JsValue::from_str(key))
-            .collect();
-        if reads.length() == 0 || matches!(self.backend, Backend::Memory) {
-            // Nothing stored decides this call (or this context alone holds the store).
-            if !prepared.is_empty() {
-                let message = remote::encode(prepared.clears(), prepared.changes());
-                let written = self
-                    .backend
-                    .write(&message)
-                    .await
-                    .map_err(|e| storage_error(&e))?;
-                self.applied(prepared, written);
-            }
-            return Ok(result);
+        let reads = match (&self.backend, op.reads.take()) {
+            // A blind IndexedDB write depends on nothing stored: last writer wins.
+            (Backend::IndexedDb(_), None) => None,
+            // Every localStorage commit takes the store's lock and counts itself (see
+            // `Local.atomic`), so a conditional call in another tab waits to see it.
+            (Backend::LocalStorage(_), reads) => Some(reads.unwrap_or_default()),
+            (Backend::IndexedDb(_), Some(reads)) => Some(reads),
+            // This context alone holds a memory store.
+            (Backend::Memory, _) => None,
+        };
+        if let Some(reads) = reads {
+            let reads: Array = reads.iter().map(|key| JsValue::from_str(key)).collect();
+            return self.write_atomic(op.run, reads).await;
         }
-        self.write_atomic(op, reads).await
+        let (result, prepared) = self.prepare(&mut op.run)?;
+        if !prepared.is_empty() {
+            let message = remote::encode(prepared.clears(), prepared.changes());
+            let written = self
+                .backend
+                .write(&message)
+                .await
+                .map_err(|e| storage_error(&e))?;
+            self.applied(prepared, written);
+        }
+        Ok(result)
     }
 
     /// Decides `op` against storage inside one storage transaction (see the module's docs).
-    async fn write_atomic(self: &Rc<Self>, op: Op, reads: Array) -> Result<JsValue, JsValue> {
+    async fn write_atomic(self: &Rc<Self>, run: Run, reads: Array) -> Result<JsValue, JsValue> {
         let attempt = Rc::new(RefCell::new(Attempt {
-            op,
+            run,
             decided: None,
             verified: BTreeSet::new(),
             failed: None,
@@ -124,7 +137,10 @@ impl Shared {
             return Err(failed);
         }
         let written = written.map_err(|e| {
-            storage_error(&BrowserError::from_js("writing the store's storage", &e))
+            storage_error(&match &self.backend {
+                Backend::LocalStorage(_) => BrowserError::from_js("writing to localStorage", &e),
+                _ => transaction_error("writing to IndexedDB", &e),
+            })
         })?;
         let Some((result, prepared)) = attempt.decided.take() else {
             return Err(storage_error(&BrowserError::unavailable(
@@ -153,7 +169,7 @@ impl Shared {
             .extend(records.0.into_iter().map(|(key, _)| key));
         if changed || attempt.decided.is_none() {
             attempt.decided = None;
-            attempt.decided = Some(self.prepare(&mut attempt.op)?);
+            attempt.decided = Some(self.prepare(&mut attempt.run)?);
         }
         let Some((_, prepared)) = &attempt.decided else {
             return Ok(JsValue::NULL);
@@ -174,9 +190,9 @@ impl Shared {
 
     /// Runs `op` against the mirror, changing nothing. The mirror is only borrowed to read
     /// while `op` runs, so an `update` function may read this store.
-    fn prepare(&self, op: &mut Op) -> Result<(JsValue, Prepared<JsonText>), JsValue> {
+    fn prepare(&self, run: &mut Run) -> Result<(JsValue, Prepared<JsonText>), JsValue> {
         let mirror = self.mirror()?;
-        Ok(mirror.prepare(|tx| op(tx))?)
+        Ok(mirror.prepare(|tx| run(tx))?)
     }
 
     /// Brings the mirror up to date with records just read from storage, and tells the
