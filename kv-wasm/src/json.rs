@@ -37,7 +37,7 @@ pub(crate) fn to_value(value: &JsValue) -> Result<JsonText, JsValue> {
         if e.is_too_deep() {
             js_error(
                 ErrorName::LimitExceeded,
-                "the value nests arrays and objects more than 126 deep (MAX_NESTING): nothing was written; store it flatter",
+                "the value nests arrays and objects more than 126 deep, the most a store can read back: nothing was written; store it flatter",
             )
         } else {
             js_error(

@@ -14,7 +14,9 @@ use kv_core::{Error, JsonText, Limits, Rejected, Store, Stored, Transaction, blo
 use wasm_bindgen::prelude::*;
 
 use crate::batch::{Batch, Stage, Staged};
-use crate::error::{BrowserError, ErrorName, core_error, js_error, storage_error, type_error};
+use crate::error::{
+    BrowserError, ErrorName, argument_error, core_error, js_error, storage_error, type_error,
+};
 use crate::idb::{Durability, IdbPersist};
 use crate::json::{from_text, own_entries, report, to_js, to_value, utf8};
 use crate::local::LocalPersist;
@@ -131,6 +133,17 @@ struct Shared {
 
 #[wasm_bindgen]
 impl Kv {
+    /// Not how a store is made: throws a `TypeError` saying to use `Kv.open`. (Its parameter
+    /// is typed `never` so that TypeScript refuses `new Kv()` too.)
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "never")] _use_kv_open: JsValue,
+    ) -> Result<Kv, JsValue> {
+        Err(type_error(
+            "new Kv() makes no store: open one with `await Kv.open(name, options)`",
+        ))
+    }
+
     /// Opens the store `name`, loading it into memory: IndexedDB unless `options.backend`
     /// says otherwise.
     #[wasm_bindgen(unchecked_return_type = "Promise<Kv>")]
@@ -153,12 +166,13 @@ impl Kv {
         self.shared.backend.kind().as_str().into()
     }
 
-    /// The value under `key`, or `fallback` (by default `undefined`) if there is none.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Json | undefined>")]
+    /// The value under `key`, or `fallback` (by default `undefined`) if there is none. Its
+    /// TypeScript signature, generic over the fallback's type, is in `lib.rs`.
+    #[wasm_bindgen(skip_typescript)]
     pub fn get(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "Json")] fallback: JsValue,
+        key: JsValue,
+        fallback: JsValue,
     ) -> Promise {
         self.read(|mirror| {
             let key = key_of(&key)?;
@@ -255,7 +269,8 @@ impl Kv {
     #[wasm_bindgen(js_name = deleteMany, unchecked_return_type = "Promise<number>")]
     pub fn delete_many(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Iterable<string>")] keys: JsValue,
+        // `& object`: a string is an iterable of strings, but not of the keys meant.
+        #[wasm_bindgen(unchecked_param_type = "Iterable<string> & object")] keys: JsValue,
     ) -> Promise {
         self.write(keys_of(&keys), |keys, tx| {
             let existed = keys.iter().filter(|key| tx.delete(key)).count();
@@ -704,20 +719,31 @@ fn optional_value(value: &JsValue) -> Result<Option<JsonText>, JsValue> {
 /// The entries `setMany` was given: `[key, value]` pairs from an iterable, or an object's
 /// own properties.
 fn entries_of(entries: &JsValue) -> Result<Vec<(String, JsonText)>, JsValue> {
-    let shape =
-        || type_error("setMany takes an object, a Map or an iterable of [key, value] pairs");
+    let shape = || {
+        argument_error(
+            "setMany(entries) takes an object, a Map or an iterable of [key, value] pairs",
+            entries,
+        )
+    };
+    // `try_iter` asks `Reflect.get`, which throws on anything but an object.
+    if !entries.is_object() {
+        return Err(shape());
+    }
     let pairs = match js_sys::try_iter(entries)? {
         Some(pairs) => pairs,
-        None => match js_sys::try_iter(&own_entries(entries)?)? {
-            Some(pairs) => pairs,
-            None => return Err(shape()),
+        None => match own_entries(entries)? {
+            own if own.is_object() => js_sys::try_iter(&own)?.ok_or_else(shape)?,
+            _ => return Err(shape()),
         },
     };
     let mut out = Vec::new();
     for pair in pairs {
         let pair = pair?;
         if !Array::is_array(&pair) {
-            return Err(shape());
+            return Err(argument_error(
+                "each of setMany's entries is a [key, value] pair",
+                &pair,
+            ));
         }
         let pair: Array = pair.unchecked_into();
         let key = key_of(&pair.get(0))?;
@@ -729,12 +755,20 @@ fn entries_of(entries: &JsValue) -> Result<Vec<(String, JsonText)>, JsValue> {
 
 /// The keys `deleteMany` was given.
 fn keys_of(keys: &JsValue) -> Result<Vec<String>, JsValue> {
-    let Some(keys) = js_sys::try_iter(keys)? else {
-        return Err(type_error(
-            "deleteMany takes an array (or any iterable) of keys",
-        ));
+    let shape = || {
+        argument_error(
+            "deleteMany(keys) takes an array (or any iterable) of string keys",
+            keys,
+        )
     };
-    keys.map(|key| key_of(&key?)).collect()
+    // A string is iterable, but its characters are not the keys anyone meant.
+    if !keys.is_object() {
+        return Err(shape());
+    }
+    let Some(iter) = js_sys::try_iter(keys)? else {
+        return Err(shape());
+    };
+    iter.map(|key| key_of(&key?)).collect()
 }
 
 /// The JSON text of the event `onChange` listeners receive for `batch`.
