@@ -100,19 +100,12 @@ export function ownEntries(value) {
 
 // What an argument was, for a TypeError: `the number 42`, `the string "abc"`, `null`, `a Date`.
 function given(value) {
-  switch (typeof value) {
-    case "string":
-      return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-    case "number":
-    case "boolean":
-      return `the ${typeof value} ${value}`;
-    case "object":
-      if (value === null) return "null";
-      if (Object.getPrototypeOf(value) === Object.prototype) return "a plain object";
-      return describe(value).replace(/^a ([AEIOU])/, "an $1");
-    default:
-      return describe(value);
-  }
+  const type = typeof value;
+  if (type === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  if (type === "number" || type === "boolean") return `the ${type} ${value}`;
+  if (value === null) return "null";
+  if (type === "object" && Object.getPrototypeOf(value) === Object.prototype) return "a plain object";
+  return describe(value);
 }
 
 export function argumentError(message, value) {
@@ -121,17 +114,13 @@ export function argumentError(message, value) {
 
 // In the terms of Kv.open's `limits` option, which is what a JS caller can change.
 export function limitExceeded(option, actual, max) {
-  const message = option
-    ? `${LIMIT_WHAT[option]} ${actual} ${option === "maxEntries" ? "entries" : "bytes"}, over limits.${option} = ${max}: nothing was written; store less, or open the store with larger limits`
-    : `the value nests arrays and objects ${actual} deep, over ${max}, the most a store can read back: nothing was written; store it flatter`;
-  return named("LimitExceededError", message);
+  return named(
+    "LimitExceededError",
+    option
+      ? `${option === "maxKeyBytes" ? "the key is" : option === "maxEntries" ? "the store would hold" : "the value's JSON is"} ${actual} ${option === "maxEntries" ? "entries" : "bytes"}, over limits.${option} = ${max}: nothing was written; store less, or open the store with larger limits`
+      : `the value nests arrays and objects ${actual} deep, over ${max}, the most a store can read back: nothing was written; store it flatter`,
+  );
 }
-
-const LIMIT_WHAT = {
-  maxKeyBytes: "the key is",
-  maxValueBytes: "the value's JSON is",
-  maxEntries: "the store would hold",
-};
 
 export function report(error) {
   if (typeof globalThis.reportError === "function") globalThis.reportError(error);

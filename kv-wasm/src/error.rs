@@ -143,7 +143,9 @@ impl StorageError for BrowserError {
 pub(crate) fn storage_error(error: &BrowserError) -> JsValue {
     let name = match error {
         // Its message says what to do instead.
-        BrowserError::Absent { message } => return js_error(ErrorName::StorageUnavailable, message),
+        BrowserError::Absent { message } => {
+            return js_error(ErrorName::StorageUnavailable, message);
+        }
         BrowserError::NotText { .. } => ErrorName::CorruptData,
         BrowserError::Failed { kind, .. } => match kind {
             StorageErrorKind::QuotaExceeded => ErrorName::QuotaExceeded,

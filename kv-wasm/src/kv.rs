@@ -169,11 +169,7 @@ impl Kv {
     /// The value under `key`, or `fallback` (by default `undefined`) if there is none. Its
     /// TypeScript signature, generic over the fallback's type, is in `lib.rs`.
     #[wasm_bindgen(skip_typescript)]
-    pub fn get(
-        &self,
-        key: JsValue,
-        fallback: JsValue,
-    ) -> Promise {
+    pub fn get(&self, key: JsValue, fallback: JsValue) -> Promise {
         self.read(|mirror| {
             let key = key_of(&key)?;
             Ok(mirror.get(&key).map_or(fallback, to_js))

@@ -19,10 +19,13 @@ const BUNDLERS = join(REPO, "www", "bundlers");
 const PKG = join(REPO, "kv-wasm", "pkg");
 const EXPECTED = { backend: "indexedDB", greeting: "hello", fallback: 0, keys: ["greeting", "list", "n"] };
 
+// Without this, a `node --test` run from here would report to this one instead of failing.
+const { NODE_TEST_CONTEXT: _, ...ENV } = process.env;
+
 /** Runs `command` to completion in `cwd`; resolves its output, rejects with it on failure. */
 function run(command, args, cwd = BUNDLERS) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd, env: ENV, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
@@ -53,7 +56,7 @@ async function viteDev() {
   const child = spawn(
     "npx",
     ["vite", "--config", "vite/vite.config.js", "--host", "127.0.0.1", "--port", String(port), "--strictPort"],
-    { cwd: BUNDLERS, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    { cwd: BUNDLERS, env: ENV, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   const stop = () =>
     new Promise((resolve) => {

@@ -29,6 +29,10 @@ pub(crate) fn run() -> Result {
 /// and panic handler, so larger), checked by the error tests in Node.js. It builds into
 /// kv-wasm/pkg, so it runs before [`run`] replaces it.
 pub(crate) fn plain() -> Result {
-    Cmd::new("wasm-pack", &["build", "--release", "--target", "web", "kv-wasm"]).run()?;
+    Cmd::new(
+        "wasm-pack",
+        &["build", "--release", "--target", "web", "kv-wasm"],
+    )
+    .run()?;
     Cmd::new("node", &["--test", "tests/npm/errors.test.mjs"]).run()
 }
