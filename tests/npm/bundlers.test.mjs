@@ -50,12 +50,12 @@ function freePort() {
   });
 }
 
-/** Vite's dev server on 127.0.0.1; resolves { url, stop } once it listens. */
+/** `npm run dev:vite` on 127.0.0.1; resolves { url, stop } once it listens. */
 async function viteDev() {
   const port = await freePort();
   const child = spawn(
-    "npx",
-    ["vite", "--config", "vite/vite.config.js", "--host", "127.0.0.1", "--port", String(port), "--strictPort"],
+    "npm",
+    ["run", "dev:vite", "--", "--host", "127.0.0.1", "--port", String(port), "--strictPort"],
     { cwd: BUNDLERS, env: ENV, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   const stop = () =>
