@@ -19,8 +19,9 @@ commands:
   demo    setup, build everything, run the `kv` command through a short session on
           kv-demo.json, then serve the demo page on 127.0.0.1
   package build the npm package into kv-wasm/pkg (wasm-pack, then kv-wasm/package.mjs)
-  test    setup, then rustfmt, clippy, every test (native, wasm in headless Chromium, browser
-          end-to-end), the bare-target build and a short fuzz run
+  test    setup, then rustfmt, clippy, every test (native, wasm in headless Chromium, the npm
+          package in Node.js, tsc and four bundlers, browser end-to-end), the bare-target build
+          and a short fuzz run
   bench   setup, then the native and browser benchmarks; figures go to target/bench-*.json";
 
 fn main() -> ExitCode {
