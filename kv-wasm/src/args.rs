@@ -8,7 +8,7 @@ use js_sys::Array;
 use kv_core::JsonText;
 use wasm_bindgen::prelude::*;
 
-use crate::error::type_error;
+use crate::error::argument_error;
 use crate::json::{own_entries, to_value};
 
 /// A key as given by JS: a string that is valid UTF-16 (else it could not be kept as is).
@@ -28,20 +28,31 @@ pub(crate) fn optional_value(value: &JsValue) -> Result<Option<JsonText>, JsValu
 /// The entries `setMany` was given: `[key, value]` pairs from an iterable, or an object's
 /// own properties.
 pub(crate) fn entries_of(entries: &JsValue) -> Result<Vec<(String, JsonText)>, JsValue> {
-    let shape =
-        || type_error("setMany takes an object, a Map or an iterable of [key, value] pairs");
+    let shape = || {
+        argument_error(
+            "setMany(entries) takes an object, a Map or an iterable of [key, value] pairs",
+            entries,
+        )
+    };
+    // `try_iter` asks `Reflect.get`, which throws on anything but an object.
+    if !entries.is_object() {
+        return Err(shape());
+    }
     let pairs = match js_sys::try_iter(entries)? {
         Some(pairs) => pairs,
-        None => match js_sys::try_iter(&own_entries(entries)?)? {
-            Some(pairs) => pairs,
-            None => return Err(shape()),
+        None => match own_entries(entries)? {
+            own if own.is_object() => js_sys::try_iter(&own)?.ok_or_else(shape)?,
+            _ => return Err(shape()),
         },
     };
     let mut out = Vec::new();
     for pair in pairs {
         let pair = pair?;
         if !Array::is_array(&pair) {
-            return Err(shape());
+            return Err(argument_error(
+                "each of setMany's entries is a [key, value] pair",
+                &pair,
+            ));
         }
         let pair: Array = pair.unchecked_into();
         let key = key_of(&pair.get(0))?;
@@ -53,10 +64,18 @@ pub(crate) fn entries_of(entries: &JsValue) -> Result<Vec<(String, JsonText)>, J
 
 /// The keys `deleteMany` was given.
 pub(crate) fn keys_of(keys: &JsValue) -> Result<Vec<String>, JsValue> {
-    let Some(keys) = js_sys::try_iter(keys)? else {
-        return Err(type_error(
-            "deleteMany takes an array (or any iterable) of keys",
-        ));
+    let shape = || {
+        argument_error(
+            "deleteMany(keys) takes an array (or any iterable) of string keys",
+            keys,
+        )
     };
-    keys.map(|key| key_of(&key?)).collect()
+    // A string is iterable, but its characters are not the keys anyone meant.
+    if !keys.is_object() {
+        return Err(shape());
+    }
+    let Some(iter) = js_sys::try_iter(keys)? else {
+        return Err(shape());
+    };
+    iter.map(|key| key_of(&key?)).collect()
 }

@@ -98,6 +98,30 @@ export function ownEntries(value) {
   }
 }
 
+// What an argument was, for a TypeError: `the number 42`, `the string "abc"`, `null`, `a Date`.
+function given(value) {
+  const type = typeof value;
+  if (type === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  if (type === "number" || type === "boolean") return `the ${type} ${value}`;
+  if (value === null) return "null";
+  if (type === "object" && Object.getPrototypeOf(value) === Object.prototype) return "a plain object";
+  return describe(value);
+}
+
+export function argumentError(message, value) {
+  return new TypeError(`${message}, not ${given(value)}`);
+}
+
+// In the terms of Kv.open's `limits` option, which is what a JS caller can change.
+export function limitExceeded(option, actual, max) {
+  return named(
+    "LimitExceededError",
+    option
+      ? `${option === "maxKeyBytes" ? "the key is" : option === "maxEntries" ? "the store would hold" : "the value's JSON is"} ${actual} ${option === "maxEntries" ? "entries" : "bytes"}, over limits.${option} = ${max}: nothing was written; store less, or open the store with larger limits`
+      : `the value nests arrays and objects ${actual} deep, over ${max}, the most a store can read back: nothing was written; store it flatter`,
+  );
+}
+
 export function report(error) {
   if (typeof globalThis.reportError === "function") globalThis.reportError(error);
   else console.error(error);

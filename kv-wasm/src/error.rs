@@ -4,8 +4,21 @@ use alloc::string::String;
 use alloc::string::ToString;
 use core::fmt;
 
-use kv_core::{Error, ErrorKind, StorageError, StorageErrorKind};
+use kv_core::{Error, ErrorKind, Limit, Rejected, StorageError, StorageErrorKind};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// A `TypeError`: `message`, then what was given instead.
+    #[wasm_bindgen(js_name = argumentError)]
+    pub(crate) fn argument_error(message: &str, given: &JsValue) -> JsValue;
+
+    /// A `LimitExceededError` naming the `Kv.open` option `option` (`""`: the fixed nesting
+    /// depth), the size the write would have had and the limit.
+    #[wasm_bindgen(js_name = limitExceeded)]
+    fn limit_exceeded(option: &str, actual: f64, max: f64) -> JsValue;
+}
 
 /// The `name` of every error a `Kv` rejects with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +69,12 @@ pub enum BrowserError {
         /// What failed, and the browser's own name and message for it.
         message: String,
     },
+    /// The backend does not exist in this context (no `localStorage` in a worker, no
+    /// IndexedDB in Node.js): retrying cannot help, another backend can.
+    Absent {
+        /// What is missing, and which backend to use instead.
+        message: &'static str,
+    },
     /// A stored record is not text, so this store did not write it.
     NotText {
         /// The record's key, or a description of a key that is not a string.
@@ -99,6 +118,7 @@ impl fmt::Display for BrowserError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Failed { message, .. } => f.write_str(message),
+            Self::Absent { message } => f.write_str(message),
             Self::NotText { key } => write!(
                 f,
                 "stored record {key} is not JSON text: something other than this store wrote it"
@@ -113,6 +133,7 @@ impl StorageError for BrowserError {
     fn kind(&self) -> StorageErrorKind {
         match self {
             Self::Failed { kind, .. } => *kind,
+            Self::Absent { .. } => StorageErrorKind::Unavailable,
             Self::NotText { .. } => StorageErrorKind::Other,
         }
     }
@@ -121,6 +142,10 @@ impl StorageError for BrowserError {
 /// The JS error for a failure of browser storage.
 pub(crate) fn storage_error(error: &BrowserError) -> JsValue {
     let name = match error {
+        // Its message says what to do instead.
+        BrowserError::Absent { message } => {
+            return js_error(ErrorName::StorageUnavailable, message);
+        }
         BrowserError::NotText { .. } => ErrorName::CorruptData,
         BrowserError::Failed { kind, .. } => match kind {
             StorageErrorKind::QuotaExceeded => ErrorName::QuotaExceeded,
@@ -144,6 +169,16 @@ pub(crate) fn core_error<E: StorageError>(
 ) -> JsValue {
     match error {
         Error::Storage(e) => storage(e),
+        // In the terms of `Kv.open`'s options, not of kv-core's `Limits` fields.
+        Error::Rejected(Rejected::Limit(e)) => {
+            let option = match e.limit {
+                Limit::KeyBytes => "maxKeyBytes",
+                Limit::ValueBytes => "maxValueBytes",
+                Limit::Entries => "maxEntries",
+                _ => "",
+            };
+            limit_exceeded(option, e.actual as f64, e.max as f64)
+        }
         _ => {
             let name = match error.kind() {
                 ErrorKind::Corrupt => ErrorName::CorruptData,

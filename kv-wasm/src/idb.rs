@@ -110,9 +110,9 @@ impl IdbPersist {
         let created = Idb::create(&database_name(name), durability.as_str())
             .map_err(|e| BrowserError::from_js("reaching IndexedDB", &e))?;
         let Some(js) = created else {
-            return Err(BrowserError::unavailable(
-                "IndexedDB is not available in this context",
-            ));
+            return Err(BrowserError::Absent {
+                message: "IndexedDB is not available in this context (Node.js has none): open the store with { backend: \"memory\" }, or { backend: \"localStorage\" } in a page",
+            });
         };
         let persist = Self { js, durability };
         JsFuture::from(persist.js.connect())

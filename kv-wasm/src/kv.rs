@@ -132,6 +132,17 @@ pub(crate) struct Shared {
 
 #[wasm_bindgen]
 impl Kv {
+    /// Not how a store is made: throws a `TypeError` saying to use `Kv.open`. (Its parameter
+    /// is typed `never` so that TypeScript refuses `new Kv()` too.)
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "never")] _use_kv_open: JsValue,
+    ) -> Result<Kv, JsValue> {
+        Err(type_error(
+            "new Kv() makes no store: open one with `await Kv.open(name, options)`",
+        ))
+    }
+
     /// Opens the store `name`, loading it into memory: IndexedDB unless `options.backend`
     /// says otherwise.
     #[wasm_bindgen(unchecked_return_type = "Promise<Kv>")]
@@ -163,13 +174,10 @@ impl Kv {
         self.shared.backend.durability().into()
     }
 
-    /// The value under `key`, or `fallback` (by default `undefined`) if there is none.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Json | undefined>")]
-    pub fn get(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "Json")] fallback: JsValue,
-    ) -> Promise {
+    /// The value under `key`, or `fallback` (by default `undefined`) if there is none. Its
+    /// TypeScript signature, generic over the fallback's type, is in `lib.rs`.
+    #[wasm_bindgen(skip_typescript)]
+    pub fn get(&self, key: JsValue, fallback: JsValue) -> Promise {
         self.read(|mirror| {
             let key = key_of(&key)?;
             Ok(mirror.get(&key).map_or(fallback, to_js))
@@ -273,7 +281,8 @@ impl Kv {
     #[wasm_bindgen(js_name = deleteMany, unchecked_return_type = "Promise<number>")]
     pub fn delete_many(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Iterable<string>")] keys: JsValue,
+        // `& object`: a string is an iterable of strings, but not of the keys meant.
+        #[wasm_bindgen(unchecked_param_type = "Iterable<string> & object")] keys: JsValue,
     ) -> Promise {
         self.write_reading(
             keys_of(&keys),

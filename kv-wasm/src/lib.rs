@@ -7,10 +7,14 @@
 //! The crate is `no_std` (with `alloc`). With the feature `standalone` it is a whole program,
 //! as in the npm package: it brings its own allocator and a panic handler that aborts, so the
 //! module links no part of `std` (whose panic machinery alone would be a third of its size).
-//! A crate that uses kv-wasm from Rust leaves `standalone` off.
+//! A crate that uses kv-wasm from Rust leaves `standalone` off; then kv-wasm links `std` on
+//! wasm32, whose allocator and panic handler a program needs anyway, so that a plain
+//! `wasm-pack build kv-wasm` also makes a working (larger) package.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
+#[cfg(all(target_arch = "wasm32", not(feature = "standalone"), not(test)))]
+extern crate std;
 
 mod args;
 mod error;
@@ -100,6 +104,21 @@ export interface KvChangeEvent {
   /** Every key was erased before `changes` applied. */
   clear: boolean;
   changes: KvChange[];
+}
+
+export interface Kv {
+  /** The value under `key`, or `undefined` if there is none. */
+  get(key: string): Promise<Json | undefined>;
+  /** The value under `key`, or `fallback` if there is none (`null` is a value). */
+  get<F>(key: string, fallback: F): Promise<Json | F>;
+}
+
+// `Kv` has wasm-bindgen's `[Symbol.dispose]()` (its `free()`); this declares the symbol
+// for projects whose `lib` predates it (ES2022), the way @types/node does.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
 }
 
 /** The `name` of every `Error` a `Kv` rejects with (besides `TypeError` for malformed arguments). */

@@ -63,9 +63,9 @@ impl LocalPersist {
     pub fn open(name: &str) -> Result<Self, BrowserError> {
         match Local::create(&Self::prefix(name)) {
             Ok(Some(js)) => Ok(Self { js }),
-            Ok(None) => Err(BrowserError::unavailable(
-                "localStorage is not available in this context (workers and service workers have none); open the store with { backend: \"indexedDB\" }",
-            )),
+            Ok(None) => Err(BrowserError::Absent {
+                message: "localStorage is not available in this context (workers and service workers have none): open the store with { backend: \"indexedDB\" }",
+            }),
             Err(e) => Err(BrowserError::from_js("reaching localStorage", &e)),
         }
     }

@@ -1,5 +1,5 @@
 // Copies the built kv-wasm package into this extension, because an extension can only load
-// files from inside its own directory. Run after `wasm-pack build kv-wasm --target web`:
+// files from inside its own directory. Run after `cargo xtask package`:
 //
 //   node www/extension/build.mjs
 
@@ -20,7 +20,7 @@ export async function build() {
     if (!(await stat(join(FROM, file)).catch(() => null))) {
       throw new Error(
         `${join(FROM, file)} is missing: build the package first ` +
-          "(wasm-pack build kv-wasm --target web --out-dir pkg)",
+          "(cargo xtask package)",
       );
     }
   }

@@ -23,26 +23,9 @@ pub(crate) fn run(args: &[String]) -> Result {
     .run()
 }
 
-/// Builds the npm package into kv-wasm/pkg (size-tuned release) and copies it into the
-/// extension example.
+/// Builds the npm package into kv-wasm/pkg and copies it into the extension example.
 pub(crate) fn build_package() -> Result {
-    Cmd::new(
-        "wasm-pack",
-        &[
-            "build",
-            "kv-wasm",
-            "--target",
-            "web",
-            "--out-dir",
-            "pkg",
-            "--profile",
-            "wasm-release",
-            "--",
-            "--features",
-            "standalone",
-        ],
-    )
-    .run()?;
+    crate::package::run()?;
     Cmd::new("node", &["www/extension/build.mjs"]).run()
 }
 

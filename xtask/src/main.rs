@@ -1,8 +1,9 @@
-//! `cargo xtask setup | demo | test | bench`: everything a new machine needs, in one place.
+//! `cargo xtask setup | demo | package | test | bench`: everything a new machine needs, in one place.
 
 mod bench;
 mod cmd;
 mod demo;
+mod package;
 mod setup;
 mod test;
 
@@ -17,8 +18,10 @@ commands:
           Cargo.lock), cargo-fuzz, Debian's chromium, chromium-driver and binaryen, npm packages
   demo    setup, build everything, run the `kv` command through a short session on
           kv-demo.json, then serve the demo page on 127.0.0.1
-  test    setup, then rustfmt, clippy, every test (native, wasm in headless Chromium, browser
-          end-to-end), the bare-target build and a short fuzz run
+  package build the npm package into kv-wasm/pkg (wasm-pack, then kv-wasm/package.mjs)
+  test    setup, then rustfmt, clippy, every test (native, wasm in headless Chromium, the npm
+          package in Node.js, tsc and four bundlers, browser end-to-end), the bare-target build
+          and a short fuzz run
   bench   setup, then the native and browser benchmarks; figures go to target/bench-*.json";
 
 fn main() -> ExitCode {
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::run(),
         Some("demo") => demo::run(&args[1..]),
+        Some("package") => package::run(),
         Some("test") => test::run(),
         Some("bench") => bench::run(),
         Some("-h" | "--help" | "help") => {

@@ -15,7 +15,7 @@ const DEBIAN: &[(&str, &str)] = &[
 ];
 
 /// Directories whose `package-lock.json` pins the npm packages the tests and pages use.
-pub(crate) const NPM_DIRS: &[&str] = &["tests/browser", "www"];
+pub(crate) const NPM_DIRS: &[&str] = &["tests/browser", "www", "www/bundlers"];
 
 pub(crate) fn run() -> Result {
     rust_targets()?;

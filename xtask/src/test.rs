@@ -81,7 +81,15 @@ const STEPS: &[Step] = &[
         &["test", "-p", "kv-wasm", "--lib"],
     ),
     Step::Run("wasm tests in headless Chromium", wasm_tests),
+    Step::Run(
+        "a plain `wasm-pack build --release --target web kv-wasm` makes a working package",
+        crate::package::plain,
+    ),
     Step::Run("npm package build", crate::demo::build_package),
+    Step::Run(
+        "npm package: package.json, npm pack, errors, tsc, Node.js, four bundlers in Chromium",
+        npm_tests,
+    ),
     Step::Run("browser end-to-end tests", browser_tests),
     Step::Run(
         "fuzz the snapshot decoder and JsonText (nightly only)",
@@ -116,6 +124,10 @@ fn wasm_tests() -> Result {
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
         .run()
+}
+
+fn npm_tests() -> Result {
+    Cmd::new("node", &["--test", "tests/npm/"]).run()
 }
 
 fn browser_tests() -> Result {

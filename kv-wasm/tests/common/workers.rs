@@ -31,4 +31,6 @@ pub async fn rejects_local_storage_and_says_to_use_indexed_db(context: &str) {
     assert_eq!(error_name(&error), "StorageUnavailableError");
     let message = error_message(&error);
     assert!(message.contains("indexedDB"), "{}", describe(&error));
+    // A worker will never have localStorage: trying again cannot help.
+    assert!(!message.contains("retry"), "{}", describe(&error));
 }
