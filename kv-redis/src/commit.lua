@@ -3,12 +3,12 @@
 -- ARGV: channel, clear ("1"/"0"), n, then n reads (key, "1" present / "0" absent, value),
 -- m, then m changes (key, "p" put / "d" delete, value), then the announcement's tail.
 -- If a read key no longer holds the value the caller's copy held, nothing is written and the
--- reply is {0, key, current value or nil, ...} for those keys. Otherwise the changes apply,
+-- reply is {0, seq, key, current value or nil, ...} for those keys, seq being the counter. Otherwise the changes apply,
 -- the counter counts the commit, the announcement is published, and the reply is {1, seq}:
 -- {2} when there was nothing to write.
 local hash, counter = KEYS[1], KEYS[2]
 local n = tonumber(ARGV[3])
-local stale = {0}
+local stale = {0, 0}
 local i = 4
 for _ = 1, n do
   local key, present, expected = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -19,7 +19,8 @@ for _ = 1, n do
   end
   i = i + 3
 end
-if #stale > 1 then
+if #stale > 2 then
+  stale[2] = tonumber(redis.call('GET', counter) or '0')
   return stale
 end
 local m = tonumber(ARGV[i])

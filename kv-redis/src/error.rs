@@ -21,16 +21,20 @@ pub struct RedisError {
 
 impl RedisError {
     pub(crate) fn new(address: &Address, error: &redis::RedisError) -> Self {
+        // A transaction's error carries its commands' errors; the server's codes say why.
+        let codes: Vec<String> = match error.clone().into_server_errors() {
+            Some(errors) => errors.iter().map(|(_, e)| e.code().to_owned()).collect(),
+            None => Vec::new(),
+        };
+        let code = |wanted: &[&str]| codes.iter().any(|c| wanted.contains(&c.as_str()));
         let kind = if error.is_io_error()
             || error.is_connection_refusal()
             || error.is_connection_dropped()
             || error.is_timeout()
-            || matches!(
-                error.code(),
-                Some("LOADING" | "MASTERDOWN" | "TRYAGAIN" | "READONLY" | "BUSY")
-            ) {
+            || code(&["LOADING", "MASTERDOWN", "TRYAGAIN", "READONLY", "BUSY"])
+        {
             StorageErrorKind::Unavailable
-        } else if error.code() == Some("OOM") {
+        } else if code(&["OOM"]) {
             StorageErrorKind::QuotaExceeded
         } else {
             StorageErrorKind::Other

@@ -3,10 +3,22 @@
 
 mod address;
 mod announce;
+mod clock;
+mod copy;
 mod error;
+mod kv;
 mod layout;
 mod link;
+mod listener;
 mod persist;
+mod shared;
 
+pub use clock::SystemClock;
 pub use error::{Error, RedisError};
+pub use kv::{Kv, Options};
 pub use persist::RedisPersist;
+
+pub use kv_core::{
+    Corrupt, ErrorKind, Limit, LimitExceeded, Limits, Map, Rejected, StorageError,
+    StorageErrorKind, Transaction, Value,
+};

@@ -19,6 +19,9 @@ pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 static COMMIT: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(include_str!("commit.lua")));
 
+/// One hash field and its value, as Redis sends them.
+type Field = (Vec<u8>, Vec<u8>);
+
 /// What a store holds, read in one atomic step.
 #[derive(Debug)]
 pub(crate) struct Loaded {
@@ -34,8 +37,12 @@ pub(crate) enum Outcome {
     Committed(u64),
     /// Every read matched and there was nothing to write.
     Unchanged,
-    /// These read keys hold other values now (`None`: absent); nothing was written.
-    Stale(Vec<(String, Option<Vec<u8>>)>),
+    /// These read keys hold other values now (`None`: absent), as of the commit numbered
+    /// `seq`; nothing was written.
+    Stale {
+        seq: u64,
+        current: Vec<(String, Option<Vec<u8>>)>,
+    },
 }
 
 /// A connection to one Redis, opened on first use and dropped when it fails, so that the
@@ -70,6 +77,12 @@ impl Link {
 
     pub(crate) fn address(&self) -> &Arc<Address> {
         &self.address
+    }
+
+    /// Asks the next caller of [`take_reconnected`](Self::take_reconnected) to read the
+    /// whole store again, as after a reconnect.
+    pub(crate) fn mark_behind(&mut self) {
+        self.reconnected = true;
     }
 
     /// Whether this link connected anew since the last call to this (after a lost one).
@@ -111,7 +124,7 @@ impl Link {
 
     /// Reads the whole store and its commit counter, atomically.
     pub(crate) fn load(&mut self, layout: &Layout) -> Result<Loaded, RedisError> {
-        let (fields, seq): (Vec<(Vec<u8>, Vec<u8>)>, Option<u64>) = self.with(|c| {
+        let (fields, seq): (Vec<Field>, Option<u64>) = self.with(|c| {
             redis::pipe()
                 .atomic()
                 .hgetall(&layout.hash)
@@ -205,7 +218,10 @@ fn parse_outcome(reply: Value) -> Option<Outcome> {
         },
         Value::Int(2) => Some(Outcome::Unchanged),
         Value::Int(0) => {
-            let mut stale = Vec::new();
+            let Value::Int(seq) = items.next()? else {
+                return None;
+            };
+            let mut current = Vec::new();
             while let Some(key) = items.next() {
                 let Value::BulkString(key) = key else {
                     return None;
@@ -215,9 +231,12 @@ fn parse_outcome(reply: Value) -> Option<Outcome> {
                     Value::Nil => None,
                     _ => return None,
                 };
-                stale.push((String::from_utf8(key).ok()?, value));
+                current.push((String::from_utf8(key).ok()?, value));
             }
-            Some(Outcome::Stale(stale))
+            Some(Outcome::Stale {
+                seq: u64::try_from(seq).ok()?,
+                current,
+            })
         }
         _ => None,
     }

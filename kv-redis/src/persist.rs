@@ -54,7 +54,7 @@ impl Persist for RedisPersist {
             .commit(&self.layout, &[], commit.clears(), &changes)?
         {
             Outcome::Committed(_) | Outcome::Unchanged => Ok(()),
-            Outcome::Stale(_) => Err(RedisError::with_kind(
+            Outcome::Stale { .. } => Err(RedisError::with_kind(
                 self.link.address(),
                 StorageErrorKind::Other,
                 "a commit without reads was reported stale",

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// How long a server may take to accept connections before the test gives up.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
-pub struct Server {
+pub(crate) struct Server {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
@@ -20,12 +20,12 @@ pub struct Server {
 
 impl Server {
     /// Starts a server; panics if `redis-server` is missing (`cargo xtask setup` installs it).
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self::start_with(&[])
     }
 
     /// Starts a server with extra configuration arguments (`["--requirepass", "..."]`).
-    pub fn start_with(extra: &[&str]) -> Self {
+    pub(crate) fn start_with(extra: &[&str]) -> Self {
         let mut server = Self {
             child: None,
             port: 0,
@@ -106,21 +106,21 @@ impl Server {
         ok && (line.starts_with("+PONG") || line.starts_with("-NOAUTH"))
     }
 
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
     /// `redis://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
     /// Kills the server with SIGKILL, as a crash would, and waits for it to be gone.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -129,13 +129,13 @@ impl Server {
 
     /// Starts the server again on the same port and directory: it reads back its
     /// append-only file.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill();
         assert!(self.spawn(), "redis-server did not restart: {}", self.log());
     }
 
     /// A plain connection, for checking what Redis holds beside the store.
-    pub fn connection(&self) -> redis::Connection {
+    pub(crate) fn connection(&self) -> redis::Connection {
         redis::Client::open(self.url())
             .unwrap()
             .get_connection()
