@@ -103,6 +103,8 @@ pub enum Error {
         /// Why it does not convert.
         source: serde_json::Error,
     },
+    /// The call did not run: its async runtime shut down first. Nothing was changed.
+    Incomplete,
 }
 
 impl Error {
@@ -110,7 +112,9 @@ impl Error {
     /// Redis that cannot be reached, as for storage that cannot be reached anywhere).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Invalid(_) | Self::Value { .. } => ErrorKind::Storage(StorageErrorKind::Other),
+            Self::Invalid(_) | Self::Value { .. } | Self::Incomplete => {
+                ErrorKind::Storage(StorageErrorKind::Other)
+            }
             Self::Redis(e) => ErrorKind::Storage(e.kind()),
             Self::Corrupt { .. } => ErrorKind::Corrupt,
             Self::Rejected(Rejected::Limit(_)) => ErrorKind::LimitExceeded,
@@ -136,6 +140,7 @@ impl fmt::Display for Error {
             Self::Value { key, source } => {
                 write!(f, "the value under {key:?} does not convert: {source}")
             }
+            Self::Incomplete => f.write_str("the call did not run: its runtime shut down"),
         }
     }
 }
@@ -147,7 +152,7 @@ impl std::error::Error for Error {
             Self::Corrupt { source, .. } => Some(source),
             Self::Rejected(r) => Some(r),
             Self::Value { source, .. } => Some(source),
-            Self::Invalid(_) => None,
+            Self::Invalid(_) | Self::Incomplete => None,
         }
     }
 }

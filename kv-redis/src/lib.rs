@@ -18,12 +18,14 @@
 //! # }
 //! ```
 //!
-//! [`RedisPersist`] is the same hash as a plain [`kv_core::Persist`]. `rediss://` URLs need
-//! the feature `tls`.
+//! `AsyncKv` (feature `tokio`) has the same calls as `async fn`. [`RedisPersist`] is the
+//! same hash as a plain [`kv_core::Persist`]. `rediss://` URLs need the feature `tls`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod address;
 mod announce;
+#[cfg(feature = "tokio")]
+mod async_kv;
 mod clock;
 mod copy;
 mod error;
@@ -34,6 +36,8 @@ mod listener;
 mod persist;
 mod shared;
 
+#[cfg(feature = "tokio")]
+pub use async_kv::AsyncKv;
 pub use clock::SystemClock;
 pub use error::{Error, RedisError};
 pub use kv::{Kv, Options};
