@@ -17,6 +17,12 @@ pub(crate) struct Address {
 impl Address {
     /// Parses `url`. The error names the URL with its password redacted.
     pub(crate) fn parse(url: &str) -> Result<Self, String> {
+        Self::parse_with(url, None)
+    }
+
+    /// Parses `url`; a `rediss://` connection trusts `root_certificate` (PEM) instead of the
+    /// system's root certificates when one is given.
+    pub(crate) fn parse_with(url: &str, root_certificate: Option<&[u8]>) -> Result<Self, String> {
         let parsed = url::Url::parse(url).map_err(|e| {
             format!("not a Redis URL ({e}); expected redis://[user:password@]host[:port][/db]")
         })?;
@@ -46,7 +52,7 @@ impl Address {
                 ));
             }
         }
-        let client = redis::Client::open(parsed.as_str()).map_err(|e| {
+        let client = client(parsed.as_str(), root_certificate).map_err(|e| {
             let detail = scrub(&e.to_string(), &secrets);
             format!("{shown}: not a Redis URL: {detail}")
         })?;
@@ -78,6 +84,25 @@ impl fmt::Debug for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Address").field(&self.shown).finish()
     }
+}
+
+#[cfg(feature = "tls")]
+fn client(url: &str, root_certificate: Option<&[u8]>) -> redis::RedisResult<redis::Client> {
+    match root_certificate {
+        Some(pem) => redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.to_vec()),
+            },
+        ),
+        None => redis::Client::open(url),
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+fn client(url: &str, _: Option<&[u8]>) -> redis::RedisResult<redis::Client> {
+    redis::Client::open(url)
 }
 
 fn scrub(message: &str, secrets: &[String]) -> String {

@@ -40,7 +40,7 @@ pub struct Kv {
     listener: Option<JoinHandle<()>>,
 }
 
-/// How to open a store: its limits.
+/// How to open a store: its limits, and for `rediss://` the certificate to trust.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), kv_redis::Error> {
@@ -55,6 +55,7 @@ pub struct Kv {
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     limits: Limits,
+    root_certificate: Option<Vec<u8>>,
 }
 
 impl Options {
@@ -62,6 +63,15 @@ impl Options {
     #[must_use]
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// A `rediss://` connection trusts this certificate (PEM: a private CA's, or the
+    /// server's own) instead of the system's root certificates.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificate = Some(pem.into());
         self
     }
 
@@ -88,7 +98,8 @@ impl Kv {
     }
 
     fn open_with(url: &str, name: &str, options: &Options) -> Result<Self, Error> {
-        let address = Arc::new(Address::parse(url).map_err(Error::Invalid)?);
+        let address = Address::parse_with(url, options.root_certificate.as_deref());
+        let address = Arc::new(address.map_err(Error::Invalid)?);
         let layout = Layout::new(name).map_err(Error::Invalid)?;
         let mut link = Link::new(address.clone());
         link.connect()?;

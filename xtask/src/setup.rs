@@ -13,6 +13,7 @@ const DEBIAN: &[(&str, &str)] = &[
     ("nodejs", "/usr/bin/node"),
     ("npm", "/usr/bin/npm"),
     ("redis-server", "/usr/bin/redis-server"),
+    ("openssl", "/usr/bin/openssl"),
 ];
 
 /// Directories whose `package-lock.json` pins the npm packages the tests and pages use.
