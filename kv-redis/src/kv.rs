@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kv_core::{Change, Limits, Map, Prepared, StorageErrorKind, Transaction, Value};
+use kv_core::{Change, Limits, Map, Prepared, Rejected, StorageErrorKind, Transaction, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -315,17 +315,10 @@ impl Kv {
         &self,
         mut f: impl FnMut(&mut Transaction<'_>) -> Result<R, E>,
     ) -> Result<R, E> {
-        let mut caller = None;
-        let outcome = self.write(|tx| {
-            f(tx).map_err(|e| {
-                caller = Some(e);
-                Error::Invalid(String::new())
-            })
-        });
-        match (outcome, caller) {
-            (Ok(result), _) => Ok(result),
-            (Err(_), Some(e)) => Err(e),
-            (Err(e), None) => Err(e.into()),
+        match self.write(|tx| f(tx).map_err(Failed::Caller)) {
+            Ok(result) => Ok(result),
+            Err(Failed::Caller(e)) => Err(e),
+            Err(Failed::Store(e)) => Err(e.into()),
         }
     }
 
@@ -341,18 +334,18 @@ impl Kv {
 
     /// Decides `f` against the copy, commits it in Redis if what it read is still there, and
     /// applies it to the copy; decides again on fresh values if not.
-    fn write<R>(
+    fn write<R, E: From<Error> + From<Rejected>>(
         &self,
-        mut f: impl FnMut(&mut Transaction<'_>) -> Result<R, Error>,
-    ) -> Result<R, Error> {
+        mut f: impl FnMut(&mut Transaction<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
         let shared = &self.shared;
         let mut link = self.link();
-        link.connect()?;
+        link.connect().map_err(Error::from)?;
         if link.take_reconnected() {
             // Commits may have been missed while the connection was down.
             if let Err(e) = shared.reload(&mut link) {
                 link.mark_behind();
-                return Err(e);
+                return Err(e.into());
             }
         }
         for _ in 0..MAX_ATTEMPTS {
@@ -376,7 +369,9 @@ impl Kv {
                 .map(|(key, value)| (key.as_str(), value.as_deref()))
                 .collect();
             let changes: Vec<Change<'_>> = prepared.changes().collect();
-            let outcome = link.commit(&shared.layout, &reads, prepared.clears(), &changes)?;
+            let outcome = link
+                .commit(&shared.layout, &reads, prepared.clears(), &changes)
+                .map_err(Error::from)?;
             drop(changes);
             match outcome {
                 Outcome::Unchanged => return Ok(answer),
@@ -390,13 +385,13 @@ impl Kv {
                     .map_err(|e| Error::corrupt(&shared.address, &shared.layout.name, e))?,
             }
         }
-        Err(Error::Redis(RedisError::with_kind(
+        Err(E::from(Error::Redis(RedisError::with_kind(
             &shared.address,
             StorageErrorKind::Other,
             &format!(
                 "gave up after {MAX_ATTEMPTS} attempts: other writers kept changing the keys this call reads"
             ),
-        )))
+        ))))
     }
 
     /// Applies this handle's commit numbered `seq` to the copy, once the copy holds every
@@ -426,6 +421,24 @@ impl Kv {
             drop(copy);
             shared.advanced();
         }
+    }
+}
+
+/// A caller's transaction error, or the store's.
+enum Failed<E> {
+    Caller(E),
+    Store(Error),
+}
+
+impl<E> From<Error> for Failed<E> {
+    fn from(e: Error) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl<E> From<Rejected> for Failed<E> {
+    fn from(r: Rejected) -> Self {
+        Self::Store(Error::Rejected(r))
     }
 }
 
