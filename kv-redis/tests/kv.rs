@@ -257,3 +257,22 @@ fn a_kv_is_shared_between_threads() {
         .sum();
     assert_eq!(claims, 50);
 }
+
+#[test]
+fn a_counter_another_program_broke_fails_the_write_before_anything_is_written() {
+    let server = Server::start();
+    let kv = Kv::open(&server.url(), "broken").unwrap();
+    let () = redis::cmd("SET")
+        .arg("kv:{broken}:seq")
+        .arg("not a number")
+        .query(&mut server.connection())
+        .unwrap();
+    let e = kv.set("k", 1).unwrap_err();
+    assert!(e.to_string().contains("not an integer"), "{e}");
+    assert_eq!(kv.get("k"), None);
+    let stored: Vec<String> = redis::cmd("HKEYS")
+        .arg("kv:{broken}")
+        .query(&mut server.connection())
+        .unwrap();
+    assert!(stored.is_empty(), "{stored:?}");
+}
