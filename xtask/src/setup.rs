@@ -12,6 +12,8 @@ const DEBIAN: &[(&str, &str)] = &[
     ("binaryen", "/usr/bin/wasm-opt"),
     ("nodejs", "/usr/bin/node"),
     ("npm", "/usr/bin/npm"),
+    ("redis-server", "/usr/bin/redis-server"),
+    ("openssl", "/usr/bin/openssl"),
 ];
 
 /// Directories whose `package-lock.json` pins the npm packages the tests and pages use.
