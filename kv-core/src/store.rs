@@ -219,7 +219,7 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
     /// # use kv_core::{Store, MemoryPersist, ManualClock, Error};
     /// # use serde_json::json;
     /// # kv_core::block_on(async {
-    /// # let mut store = Store::open(MemoryPersist::new(), ManualClock::new(0)).await?;
+    /// # let mut store: Store<_, _> = Store::open(MemoryPersist::new(), ManualClock::new(0)).await?;
     /// // Move a token from one queue to another, or not at all.
     /// store.transaction(|tx| {
     ///     tx.delete("queue:a");

@@ -61,8 +61,8 @@ impl<'a, V: Json> Transaction<'a, V> {
     }
 
     /// Sets `key` to `value`.
-    pub fn set(&mut self, key: impl Into<String>, value: V) -> Result<(), Rejected> {
-        let key = key.into();
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<V>) -> Result<(), Rejected> {
+        let (key, value) = (key.into(), value.into());
         if key.starts_with(RESERVED_PREFIX) {
             return Err(Rejected::ReservedKey(key));
         }
