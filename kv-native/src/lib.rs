@@ -39,19 +39,23 @@ mod file;
 mod kv;
 mod lock;
 mod options;
+mod path;
+mod read_only;
 mod replace;
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use async_kv::AsyncKv;
 pub use clock::SystemClock;
 pub use error::{Error, FileError, Op};
 pub use file::FilePersist;
 pub use kv::Kv;
 pub use options::{Lock, Options};
+pub use read_only::ReadOnlyKv;
 
 pub use kv_core::{
     Corrupt, Limit, LimitExceeded, Limits, Map, Rejected, StorageError, StorageErrorKind,
-    Transaction, Value,
+    Transaction, Value, json,
 };
 
 /// The README's examples, compiled and run as doctests.
