@@ -337,10 +337,10 @@ fn run(file: &std::path::Path, command: Command, how: How) -> Result<(), Failure
     let write = || -> Result<Kv, Failure> {
         Kv::options().lock(how.lock).open(file).map_err(|e| {
             let mut failure = Failure::from(e);
-            if let Lock::WaitUpTo(limit) = how.lock {
-                if failure.status == status::LOCKED {
-                    failure.message += &format!(" (waited {} s)", limit.as_secs_f64());
-                }
+            if let Lock::WaitUpTo(limit) = how.lock
+                && failure.status == status::LOCKED
+            {
+                failure.message += &format!(" (waited {} s)", limit.as_secs_f64());
             }
             failure
         })
