@@ -322,6 +322,7 @@ fn a_read_creates_no_directory_and_no_lock_file() {
     let d = dir();
     let out = kv(d.path(), &["--file", "typo/kv.json", "get", "k"]);
     assert_eq!(status(&out), 1);
+    assert!(stderr(&out).contains("no such file"), "{}", stderr(&out));
     assert_eq!(
         stdout(&kv(d.path(), &["--file", "typo/kv.json", "list"])),
         "{}\n"
@@ -378,6 +379,7 @@ fn set_with_a_dash_reads_the_value_from_stdin() {
 fn negative_numbers_are_values_not_options() {
     let d = dir();
     assert_eq!(status(&kv(d.path(), &["set", "n", "-5"])), 0);
+    assert_eq!(status(&kv(d.path(), &["set", "é", "ü"])), 0);
     assert_eq!(stdout(&kv(d.path(), &["get", "n"])), "-5\n");
     assert_eq!(stdout(&kv(d.path(), &["get", "missing", "-1"])), "-1\n");
     assert_eq!(

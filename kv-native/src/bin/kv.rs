@@ -126,10 +126,15 @@ impl Failure {
         }
     }
 
-    fn missing(key: &str, file: &std::path::Path) -> Self {
+    fn missing(key: &str, file: &std::path::Path, exists: bool) -> Self {
+        let absent = if exists {
+            ""
+        } else {
+            " (there is no such file)"
+        };
         Self {
             status: status::MISSING,
-            message: format!("no key {} in {}", quoted(key), file.display()),
+            message: format!("no key {} in {}{absent}", quoted(key), file.display()),
         }
     }
 
@@ -199,8 +204,9 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
     while let Some(arg) = args.next() {
         let arg = arg?;
         // A negative number is a VALUE or DEFAULT, not an option: `kv set n -5`.
-        let negative =
-            arg.len() > 1 && arg[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.');
+        let negative = arg
+            .strip_prefix('-')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'));
         if options_done || !arg.starts_with('-') || arg == "-" || negative {
             positional.push(arg);
             continue;
@@ -351,7 +357,7 @@ fn run(file: &std::path::Path, command: Command, how: How) -> Result<(), Failure
             match kv.get(&key).or(default) {
                 Some(Value::String(text)) if how.raw => print(&text),
                 Some(value) => print_json(&value, false),
-                None => Err(Failure::missing(&key, kv.path())),
+                None => Err(Failure::missing(&key, kv.path(), kv.exists())),
             }
         }
         Command::Set { key, value } => {
@@ -372,7 +378,7 @@ fn run(file: &std::path::Path, command: Command, how: How) -> Result<(), Failure
             let kv = write()?;
             match kv.delete(&key)? {
                 true => Ok(()),
-                false => Err(Failure::missing(&key, kv.path())),
+                false => Err(Failure::missing(&key, kv.path(), true)),
             }
         }
         Command::List => print_json(&Value::Object(Kv::open_read_only(file)?.get_all()), true),
