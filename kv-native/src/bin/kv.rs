@@ -15,7 +15,7 @@ const HELP: &str = "\
 kv: a durable JSON key-value store in one file
 
 USAGE:
-    kv [--file PATH] <COMMAND> [ARGS]
+    kv [OPTIONS] <COMMAND> [ARGS]
 
 COMMANDS:
     get KEY [DEFAULT]     Print the value under KEY as JSON (DEFAULT if there is none)
@@ -43,6 +43,7 @@ VALUES:
     Use --string for text that looks like JSON: `kv set -s version 42` stores \"42\".
     `kv set KEY -` reads VALUE from stdin, dropping one trailing newline (for values too
     long for the command line). Negative numbers need no `--`: `kv set n -5`.
+    Output is JSON, numbers with the digits the file holds (18446744073709551616).
 
     Every write is durable when kv exits 0. A write takes the store's lock (the file
     PATH.lock next to it): a store another program has open is not touched, unless
