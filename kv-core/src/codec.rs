@@ -25,6 +25,9 @@ pub(crate) type Entries<V> = HashMap<SmolStr, V>;
 /// storage means a newer version wrote it, and loading fails rather than misreading it.
 pub const RESERVED_PREFIX: &str = "\u{0}";
 
+/// The UTF-8 encoding of U+FEFF, which some editors write at the start of a file.
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// Encodes one value as stored: compact JSON, object keys in ascending byte order.
 pub fn encode_value(value: &Value) -> Vec<u8> {
     serde_json::to_vec(value).expect("a serde_json::Value always serializes")
@@ -81,6 +84,9 @@ impl Serialize for Object<'_> {
 /// Decodes a snapshot. Anything but one JSON object, or a key in the reserved namespace, is
 /// [`Corrupt`], with the line and column where decoding stopped.
 pub(crate) fn decode_snapshot<V: Json>(bytes: &[u8]) -> Result<Entries<V>, Corrupt> {
+    // A UTF-8 byte order mark (Windows editors, PowerShell's `Out-File`) is read past; the next
+    // write leaves it out. Positions in errors count from after it.
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => return Err(Corrupt::new(None, "empty: no JSON object (truncated?)")),
         Some(b'{') => {}

@@ -67,4 +67,4 @@ pub use store::Store;
 pub use transaction::{Pending, Transaction};
 pub use value::Json;
 
-pub use serde_json::{Map, Value};
+pub use serde_json::{Map, Value, json};

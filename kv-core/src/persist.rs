@@ -32,7 +32,7 @@ use crate::value::Json;
 ///   store takes `&mut self` for both.
 ///
 /// Methods are `async` because some storage is (IndexedDB). Adapters over synchronous storage
-/// finish on the first poll, which lets a host drive them with [`block_on`](crate::block_on).
+/// finish on the first poll, which lets a host drive them with [`block_on`](fn@crate::block_on).
 pub trait Persist {
     /// Why storage failed.
     type Error: StorageError;

@@ -69,7 +69,14 @@ impl sealed::Sealed for Value {
     }
 
     fn decode_object(bytes: &[u8]) -> Result<Entries<Self>, Corrupt> {
-        serde_json::from_slice(bytes).map_err(|e| Corrupt::from_json(None, &e))
+        serde_json::from_slice(bytes).map_err(|e| {
+            // serde_json does not say which member failed; the scanner finds it, and if the
+            // fault is inside a value, its error names the key.
+            match scan_object(bytes, |_, _| {}) {
+                Err(corrupt) if corrupt.key.is_some() => corrupt,
+                _ => Corrupt::from_json(None, &e),
+            }
+        })
     }
 }
 
@@ -109,27 +116,37 @@ impl sealed::Sealed for JsonText {
     }
 
     fn decode_object(bytes: &[u8]) -> Result<Entries<Self>, Corrupt> {
-        let text = utf8(None, bytes)?;
-        let fail = |e| Corrupt::from_invalid(None, text, e);
-        let mut scanner = Scanner::new(text);
         let mut map = Entries::new();
-        scanner.whitespace();
-        scanner.open_object().map_err(fail)?;
-        if !scanner.eat(b'}') {
-            loop {
-                let mut key = String::new();
-                scanner.key(Some(&mut key)).map_err(fail)?;
-                // A member of the snapshot's object: the store's own bound.
-                let value = scanner.value(Limits::MAX_NESTING as u32).map_err(fail)?;
-                map.insert(SmolStr::from(key), Self::checked(value));
-                if !scanner.next_member().map_err(fail)? {
-                    break;
-                }
-            }
-        }
-        scanner.end().map_err(fail)?;
+        scan_object(bytes, |key, value| {
+            map.insert(key, Self::checked(value));
+        })?;
         Ok(map)
     }
+}
+
+/// Scans one JSON object, calling `member` with each key and the text of its value. An error
+/// inside a value names its key.
+fn scan_object(bytes: &[u8], mut member: impl FnMut(SmolStr, &str)) -> Result<(), Corrupt> {
+    let text = utf8(None, bytes)?;
+    let fail = |e| Corrupt::from_invalid(None, text, e);
+    let mut scanner = Scanner::new(text);
+    scanner.whitespace();
+    scanner.open_object().map_err(fail)?;
+    if !scanner.eat(b'}') {
+        loop {
+            let mut key = String::new();
+            scanner.key(Some(&mut key)).map_err(fail)?;
+            // A member of the snapshot's object: the store's own bound.
+            let value = scanner
+                .value(Limits::MAX_NESTING as u32)
+                .map_err(|e| Corrupt::from_invalid(Some(&key), text, e))?;
+            member(SmolStr::from(key), value);
+            if !scanner.next_member().map_err(fail)? {
+                break;
+            }
+        }
+    }
+    scanner.end().map_err(fail)
 }
 
 fn utf8<'b>(key: Option<&str>, bytes: &'b [u8]) -> Result<&'b str, Corrupt> {
@@ -148,8 +165,83 @@ fn utf8<'b>(key: Option<&str>, bytes: &'b [u8]) -> Result<&'b str, Corrupt> {
 
 #[cfg(test)]
 mod tests {
+    use core::convert::Infallible;
+
     use super::*;
     use crate::codec::decode_snapshot;
+    use crate::persist::{Commit, Persist, Stored};
+    use crate::{ManualClock, Store, block_on};
+
+    /// One snapshot in memory, as a file adapter keeps it.
+    struct Snapshot(Vec<u8>);
+
+    impl Persist for Snapshot {
+        type Error = Infallible;
+
+        async fn load(&mut self) -> Result<Stored, Infallible> {
+            Ok(Stored::Snapshot(self.0.clone()))
+        }
+
+        async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), Infallible> {
+            self.0 = commit.snapshot();
+            Ok(())
+        }
+    }
+
+    /// Opens `file` as a store of `V`, sets one unrelated key, and returns the new snapshot.
+    fn after_an_unrelated_write<V: Json + From<u64>>(file: &str) -> String {
+        let outcome = block_on(async {
+            let persist = Snapshot(file.as_bytes().to_vec());
+            let mut store: Store<_, _, V> = Store::open(persist, ManualClock::new(0)).await?;
+            store.set("unrelated", V::from(1)).await?;
+            Ok::<_, crate::Error<Infallible>>(store.close().0)
+        });
+        let bytes = outcome
+            .expect("memory storage completes at once")
+            .expect("the snapshot opens");
+        String::from_utf8(bytes).expect("snapshots are UTF-8")
+    }
+
+    /// Numbers Python's `json.dump` and JavaScript's `JSON.stringify` write, and a few by hand.
+    const NUMBERS: &str = r#"{"a":18446744073709551616,"b":-9223372036854775809,"c":1000000000000000000000000000000,"d":1.0,"e":1e+16,"f":1e-07,"g":-0,"h":12.50,"i":0.1,"j":1e5,"k":1E5}"#;
+
+    #[test]
+    fn json_text_keeps_every_number_byte_for_byte_through_an_unrelated_write() {
+        let after = after_an_unrelated_write::<JsonText>(NUMBERS);
+        let expected = alloc::format!("{},\"unrelated\":1}}\n", &NUMBERS[..NUMBERS.len() - 1]);
+        assert_eq!(after, expected);
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_object_is_read_past() {
+        let file = "\u{feff}{\"k\": 1}\n";
+        assert_eq!(
+            after_an_unrelated_write::<JsonText>(file),
+            "{\"k\":1,\"unrelated\":1}\n"
+        );
+        assert_eq!(
+            after_an_unrelated_write::<Value>(file),
+            "{\"k\":1,\"unrelated\":1}\n"
+        );
+    }
+
+    #[test]
+    fn a_lone_surrogate_escape_is_refused_naming_the_key_the_position_and_the_reason() {
+        // What Python's json.dump writes for the string "\ud800".
+        let file = "{\"ok\": 1,\n \"bad\": \"x\\ud800\"}";
+        for corrupt in [
+            decode_snapshot::<Value>(file.as_bytes()).expect_err("a lone surrogate"),
+            decode_snapshot::<JsonText>(file.as_bytes()).expect_err("a lone surrogate"),
+        ] {
+            assert_eq!(corrupt.key.as_deref(), Some("bad"));
+            assert_eq!(
+                (corrupt.line, corrupt.column),
+                (2, 17),
+                "just after the escape"
+            );
+            assert!(corrupt.reason.contains("surrogate"), "{corrupt}");
+        }
+    }
 
     #[test]
     fn values_in_a_snapshot_nest_as_deep_as_serde_json_allows() {

@@ -28,7 +28,9 @@ const CONTENDERS: [&str; 4] = ["kv-native", "pickledb", "rustbreak", "floor"];
 const GETS: usize = 2_000_000;
 const LOADS: usize = 5;
 
-type RustbreakDb = PathDatabase<HashMap<String, Value>, Ron>;
+/// Values as `u64`, not `Value`: kv-native builds serde_json with `arbitrary_precision`, under
+/// which a `Value`'s numbers go through RON as a private struct that RON does not read back.
+type RustbreakDb = PathDatabase<HashMap<String, u64>, Ron>;
 
 /// Durable sets per run: fewer on the large store, where each rewrites megabytes.
 fn sets_for(size: usize) -> usize {
@@ -76,7 +78,8 @@ fn prepare(dir: &Path, size: usize) {
     db.dump().unwrap();
 
     let path = file_of(dir, "rustbreak", size);
-    let db = RustbreakDb::create_at_path(path, entries(size).collect()).unwrap();
+    let numbers = entries(size).map(|(k, v)| (k, v.as_u64().unwrap()));
+    let db = RustbreakDb::create_at_path(path, numbers.collect()).unwrap();
     db.save().unwrap();
 }
 
@@ -263,12 +266,14 @@ impl Contender for Rustbreak {
         Self(RustbreakDb::load_from_path(path.to_path_buf()).unwrap())
     }
     fn get(&self, key: &str) -> Option<Value> {
-        self.0.read(|data| data.get(key).cloned()).unwrap()
+        self.0
+            .read(|data| data.get(key).map(|&n| Value::from(n)))
+            .unwrap()
     }
     fn durable_set(&mut self, key: &str, value: Value) {
         self.0
             .write(|data| {
-                data.insert(key.to_owned(), value);
+                data.insert(key.to_owned(), value.as_u64().unwrap());
             })
             .unwrap();
         self.0.save().unwrap();

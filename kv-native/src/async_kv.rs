@@ -76,6 +76,12 @@ impl AsyncKv {
         from_json(key, self.get(key).await.as_ref())
     }
 
+    /// The value under `key` converted to `T`, or `fallback` if there is none; an error if it
+    /// does not convert.
+    pub async fn get_as_or<T: DeserializeOwned>(&self, key: &str, fallback: T) -> Result<T, Error> {
+        Ok(self.get_as(key).await?.unwrap_or(fallback))
+    }
+
     /// Whether `key` exists.
     pub async fn contains(&self, key: &str) -> bool {
         let key = key.to_owned();

@@ -204,6 +204,9 @@ pub enum Op {
     Sync,
     /// Renaming the temporary file over the store file.
     Rename,
+    /// Replacing the store file at all: refused when it is read-only, or when this user may
+    /// not write it.
+    Replace,
     /// Syncing the directory, which makes the rename durable.
     SyncDir,
     /// Putting the old contents back after [`Op::SyncDir`] failed. When this fails the store
@@ -223,6 +226,7 @@ impl Op {
             Self::Write => "write the temporary file for",
             Self::Sync => "sync the temporary file for",
             Self::Rename => "rename the temporary file over",
+            Self::Replace => "replace",
             Self::SyncDir => "sync the directory of",
             Self::Restore => "restore the previous contents of",
         }

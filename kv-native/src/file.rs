@@ -57,10 +57,7 @@ impl FilePersist {
 /// meant rather than a link to it, and so that a later change of directory changes nothing.
 fn resolve(path: &Path) -> Result<Target, Error> {
     let dir = parent_dir(path);
-    let Some(name) = path.file_name() else {
-        let e = io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file");
-        return Err(FileError::new(Op::Read, path, e).into());
-    };
+    let name = crate::path::file_name(path)?;
     create_dirs(dir)?;
     let path = match fs::canonicalize(path) {
         Ok(path) => path,

@@ -78,6 +78,12 @@ impl Kv {
         from_json(key, self.store().get(key))
     }
 
+    /// The value under `key` converted to `T`, or `fallback` if there is none; an error if it
+    /// does not convert.
+    pub fn get_as_or<T: DeserializeOwned>(&self, key: &str, fallback: T) -> Result<T, Error> {
+        Ok(self.get_as(key)?.unwrap_or(fallback))
+    }
+
     /// Whether `key` exists.
     pub fn contains(&self, key: &str) -> bool {
         self.store().contains(key)

@@ -6,7 +6,10 @@
 //! in the same directory, which is synced and renamed over the old one, and the directory is
 //! synced. A crash leaves the old file or the new one, never a mix. One handle writes at a
 //! time: opening takes an exclusive lock, and a second open fails at once with
-//! [`Error::Locked`].
+//! [`Error::Locked`] (or waits: [`Lock`]). [`Kv::open_read_only`] reads without the lock.
+//!
+//! Numbers keep their digits (2**64, 10**30, `1.0`): this crate turns on serde_json's
+//! `arbitrary_precision` feature, for every crate in the build; see the README.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,19 +42,23 @@ mod file;
 mod kv;
 mod lock;
 mod options;
+mod path;
+mod read_only;
 mod replace;
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use async_kv::AsyncKv;
 pub use clock::SystemClock;
 pub use error::{Error, FileError, Op};
 pub use file::FilePersist;
 pub use kv::Kv;
 pub use options::{Lock, Options};
+pub use read_only::ReadOnlyKv;
 
 pub use kv_core::{
     Corrupt, Limit, LimitExceeded, Limits, Map, Rejected, StorageError, StorageErrorKind,
-    Transaction, Value,
+    Transaction, Value, json,
 };
 
 /// The README's examples, compiled and run as doctests.

@@ -6,6 +6,8 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, FileError, Op};
 use crate::options::Lock;
@@ -33,6 +35,7 @@ pub(crate) fn acquire(path: &Path, how: Lock, mode: u32) -> Result<File, Error> 
     let locked = match how {
         Lock::Fail => file.try_lock(),
         Lock::Wait => file.lock().map_err(TryLockError::Error),
+        Lock::WaitUpTo(limit) => lock_within(&file, limit),
     };
     match locked {
         Ok(()) => Ok(file),
@@ -40,5 +43,25 @@ pub(crate) fn acquire(path: &Path, how: Lock, mode: u32) -> Result<File, Error> 
             path: path.to_path_buf(),
         }),
         Err(TryLockError::Error(e)) => Err(FileError::new(Op::Lock, lock_path, e).into()),
+    }
+}
+
+/// Takes the lock if it comes free within `limit`. Polled: std offers no lock call with a
+/// timeout, and a blocking `lock()` on another thread could not be called off, so it would take
+/// the lock after the caller had given up.
+fn lock_within(file: &File, limit: Duration) -> Result<(), TryLockError> {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Err(TryLockError::WouldBlock) => {}
+            done => return done,
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(TryLockError::WouldBlock);
+        }
+        thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
 }

@@ -1,5 +1,6 @@
 use std::io;
 use std::path::Path;
+use std::time::Duration;
 
 use kv_core::Limits;
 
@@ -41,6 +42,9 @@ pub enum Lock {
     Fail,
     /// Wait until the other handle is closed.
     Wait,
+    /// Wait until the other handle is closed, but fail with [`Error::Locked`] if it still holds
+    /// the store after this long.
+    WaitUpTo(Duration),
 }
 
 impl Default for Options {

@@ -87,7 +87,9 @@ impl Target {
 /// contents survive a crash or power loss; when it returns `Err` the target holds exactly what
 /// it held before, and no temporary file remains.
 ///
-/// A new file gets `new_mode` as its permission bits; an existing one keeps its own.
+/// A new file gets `new_mode` as its permission bits; an existing one keeps its own, and its
+/// owner and group where this process may set them (root may). An existing file that is
+/// read-only, or that this user may not write, is refused rather than replaced.
 pub(crate) fn replace(
     target: &Target,
     bytes: &[u8],
@@ -95,21 +97,38 @@ pub(crate) fn replace(
     hook: Option<&Hook>,
 ) -> Result<(), FileError> {
     // Kept open so that, if the rename cannot be made durable, the old contents can be put back.
-    let old = match File::open(&target.path) {
+    // Opened for writing too, though never written through: the rename below would replace a
+    // file this user may not write, so the permission is asked of the file itself first.
+    let old = match OpenOptions::new().read(true).write(true).open(&target.path) {
         Ok(file) => Some(file),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(not_writable(target, "this user may not write it"));
+        }
         Err(e) => return Err(FileError::new(Op::Read, &target.path, e)),
     };
-    let mode = match &old {
-        Some(file) => mode_of(file).map_err(|e| FileError::new(Op::Read, &target.path, e))?,
-        None => new_mode,
+    let read = |e| FileError::new(Op::Read, &target.path, e);
+    let (mode, owner) = match &old {
+        Some(file) => {
+            let metadata = file.metadata().map_err(read)?;
+            // Root may write anything, so a file marked read-only is refused by its bits.
+            if metadata.permissions().readonly() {
+                return Err(not_writable(
+                    target,
+                    "it is read-only (no write permission bits)",
+                ));
+            }
+            (mode_of(file).map_err(read)?, owner_of(&metadata))
+        }
+        None => (new_mode, None),
     };
-    write_and_rename(target, bytes, mode, hook)?;
+    write_and_rename(target, bytes, mode, owner, hook)?;
     match sync_dir(&target.dir, hook) {
         Ok(()) => Ok(()),
         Err(e) => {
             let failed = FileError::new(Op::SyncDir, &target.path, e);
-            restore(target, old, mode).map_err(|e| FileError::new(Op::Restore, &target.path, e))?;
+            restore(target, old, mode, owner)
+                .map_err(|e| FileError::new(Op::Restore, &target.path, e))?;
             Err(failed)
         }
     }
@@ -121,11 +140,12 @@ fn write_and_rename(
     target: &Target,
     bytes: &[u8],
     mode: u32,
+    owner: Option<Owner>,
     hook: Option<&Hook>,
 ) -> Result<(), FileError> {
     let fail = |op| move |e: io::Error| FileError::new(op, &target.path, e);
     Hook::before(hook, Step::CreateTemp).map_err(fail(Op::CreateTemp))?;
-    let (mut file, temp) = create_temp(target, mode).map_err(fail(Op::CreateTemp))?;
+    let (mut file, temp) = create_temp(target, mode, owner).map_err(fail(Op::CreateTemp))?;
     Hook::before(hook, Step::Write).map_err(fail(Op::Write))?;
     file.write_all(bytes).map_err(fail(Op::Write))?;
     Hook::before(hook, Step::Sync).map_err(fail(Op::Sync))?;
@@ -138,8 +158,9 @@ fn write_and_rename(
 }
 
 /// Creates a temporary file next to the target, with a name no other file has (`O_EXCL`),
-/// readable by the owner alone until its permission bits are set to `mode`.
-fn create_temp(target: &Target, mode: u32) -> io::Result<(File, TempGuard)> {
+/// readable by the owner alone until its permission bits are set to `mode` (and its owner and
+/// group to `owner`, where this process may).
+fn create_temp(target: &Target, mode: u32, owner: Option<Owner>) -> io::Result<(File, TempGuard)> {
     loop {
         let path = target.temp_path();
         let mut options = OpenOptions::new();
@@ -149,6 +170,8 @@ fn create_temp(target: &Target, mode: u32) -> io::Result<(File, TempGuard)> {
         match options.open(&path) {
             Ok(file) => {
                 let guard = TempGuard(path);
+                // Before the mode: changing the owner clears set-user-ID and set-group-ID bits.
+                set_owner(&file, owner)?;
                 set_mode(&file, mode)?;
                 return Ok((file, guard));
             }
@@ -159,13 +182,13 @@ fn create_temp(target: &Target, mode: u32) -> io::Result<(File, TempGuard)> {
 }
 
 /// Puts the contents of `old` (or no file, if there was none) back in place of the target.
-fn restore(target: &Target, old: Option<File>, mode: u32) -> io::Result<()> {
+fn restore(target: &Target, old: Option<File>, mode: u32, owner: Option<Owner>) -> io::Result<()> {
     match old {
         Some(mut file) => {
             let mut bytes = Vec::new();
             file.rewind()?;
             file.read_to_end(&mut bytes)?;
-            write_and_rename(target, &bytes, mode, None).map_err(|e| e.into_io())?;
+            write_and_rename(target, &bytes, mode, owner, None).map_err(|e| e.into_io())?;
         }
         None => fs::remove_file(&target.path)?,
     }
@@ -197,6 +220,49 @@ impl Drop for TempGuard {
         // Best effort: a temporary file that cannot be removed is swept at the next open.
         let _ = fs::remove_file(&self.0);
     }
+}
+
+/// The refusal to replace a store file this write may not replace.
+fn not_writable(target: &Target, why: &str) -> FileError {
+    let e = io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!("{why}; make it writable (chmod u+w) to write to the store"),
+    );
+    FileError::new(Op::Replace, &target.path, e)
+}
+
+/// A file's owner and group: user and group IDs.
+type Owner = (u32, u32);
+
+#[cfg(unix)]
+fn owner_of(metadata: &fs::Metadata) -> Option<Owner> {
+    use std::os::unix::fs::MetadataExt;
+    Some((metadata.uid(), metadata.gid()))
+}
+
+/// Gives `file` the owner and group `owner`, if it lacks them and this process may set them:
+/// root may, and an owner may change the group to one of its own. Anyone else's write makes
+/// the file theirs, as an editor's save does.
+#[cfg(unix)]
+fn set_owner(file: &File, owner: Option<Owner>) -> io::Result<()> {
+    let Some(owner) = owner else { return Ok(()) };
+    if owner_of(&file.metadata()?) == Some(owner) {
+        return Ok(());
+    }
+    match std::os::unix::fs::fchown(file, Some(owner.0), Some(owner.1)) {
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Ok(()),
+        done => done,
+    }
+}
+
+#[cfg(not(unix))]
+fn owner_of(_: &fs::Metadata) -> Option<Owner> {
+    None
+}
+
+#[cfg(not(unix))]
+fn set_owner(_: &File, _: Option<Owner>) -> io::Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]

@@ -251,3 +251,214 @@ fn a_store_that_cannot_be_created_exits_5() {
     let out = kv(d.path(), &["--file", "not-a-dir/kv.json", "set", "k", "1"]);
     assert_eq!(status(&out), 5, "{}", stderr(&out));
 }
+
+#[test]
+fn numbers_print_and_stay_in_the_file_as_written() {
+    let d = dir();
+    let path = d.path().join("kv.json");
+    let file = r#"{"big": 18446744073709551616, "neg": -9223372036854775809, "e30": 1000000000000000000000000000000, "one": 1.0}"#;
+    fs::write(&path, file).unwrap();
+    let out = kv(d.path(), &["get", "big"]);
+    assert_eq!(stdout(&out), "18446744073709551616\n");
+    assert!(stdout(&kv(d.path(), &["list"])).contains("\"one\": 1.0"));
+    assert_eq!(status(&kv(d.path(), &["set", "other", "1"])), 0);
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        "{\"big\":18446744073709551616,\"e30\":1000000000000000000000000000000,\"neg\":-9223372036854775809,\"one\":1.0,\"other\":1}\n"
+    );
+}
+
+#[test]
+fn forty_writers_at_once_with_wait_all_write() {
+    let d = dir();
+    let children: Vec<_> = (0..40)
+        .map(|i| {
+            Command::new(env!("CARGO_BIN_EXE_kv"))
+                .args(["--wait", "set", &format!("k{i}"), &i.to_string()])
+                .current_dir(d.path())
+                .env_remove("KV_FILE")
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(status(&out), 0, "{}", stderr(&out));
+    }
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout(&kv(d.path(), &["list"]))).unwrap();
+    assert_eq!(listed.as_object().unwrap().len(), 40);
+}
+
+#[test]
+fn a_bounded_wait_gives_up_with_exit_3() {
+    let d = dir();
+    let _holder = Kv::open(d.path().join("kv.json")).unwrap();
+    let out = kv(d.path(), &["--wait=0.1", "set", "k", "1"]);
+    assert_eq!(status(&out), 3);
+    assert!(stderr(&out).contains("waited 0.1 s"), "{}", stderr(&out));
+    assert_eq!(status(&kv(d.path(), &["--wait=soon", "set", "k", "1"])), 2);
+}
+
+#[test]
+fn reads_work_while_another_program_holds_the_store() {
+    let d = dir();
+    let holder = Kv::open(d.path().join("kv.json")).unwrap();
+    holder.set("k", 1).unwrap();
+    let out = kv(d.path(), &["get", "k"]);
+    assert_eq!(
+        (status(&out), stdout(&out).as_str()),
+        (0, "1\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(status(&kv(d.path(), &["list"])), 0);
+    assert_eq!(stdout(&kv(d.path(), &["export"])), "{\"k\":1}\n");
+}
+
+#[test]
+fn a_read_creates_no_directory_and_no_lock_file() {
+    let d = dir();
+    let out = kv(d.path(), &["--file", "typo/kv.json", "get", "k"]);
+    assert_eq!(status(&out), 1);
+    assert!(stderr(&out).contains("no such file"), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&kv(d.path(), &["--file", "typo/kv.json", "list"])),
+        "{}\n"
+    );
+    assert!(!d.path().join("typo").exists());
+    fs::write(d.path().join("kv.json"), "{\"a\": ").unwrap();
+    assert_eq!(status(&kv(d.path(), &["get", "a"])), 4);
+    assert!(!d.path().join("kv.json.lock").exists());
+}
+
+#[test]
+#[cfg(unix)]
+fn reads_work_in_a_directory_the_user_cannot_write() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    let d = dir();
+    kv(d.path(), &["set", "k", "1"]);
+    let path = d.path().join("kv.json");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o555)).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kv"));
+    command
+        .args(["get", "k"])
+        .current_dir(d.path())
+        .env_remove("KV_FILE");
+    // Root writes anywhere: read as nobody instead.
+    if fs::metadata(&path).unwrap().uid() == 0 {
+        command.uid(65534).gid(65534);
+    }
+    let out = command.output().unwrap();
+    fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(
+        (status(&out), stdout(&out).as_str()),
+        (0, "1\n"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn set_with_a_dash_reads_the_value_from_stdin() {
+    let d = dir();
+    let long = "x".repeat(300 * 1024);
+    let out = kv_with_stdin(d.path(), &["set", "-s", "long", "-"], &format!("{long}\n"));
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let kv_store = Kv::open(d.path().join("kv.json")).unwrap();
+    assert_eq!(kv_store.get("long"), Some(long.into()));
+    drop(kv_store);
+    kv_with_stdin(d.path(), &["set", "obj", "-"], "{\"a\": [1]}\n");
+    assert_eq!(stdout(&kv(d.path(), &["get", "obj"])), "{\"a\":[1]}\n");
+}
+
+#[test]
+fn negative_numbers_are_values_not_options() {
+    let d = dir();
+    assert_eq!(status(&kv(d.path(), &["set", "n", "-5"])), 0);
+    assert_eq!(status(&kv(d.path(), &["set", "é", "ü"])), 0);
+    assert_eq!(stdout(&kv(d.path(), &["get", "n"])), "-5\n");
+    assert_eq!(stdout(&kv(d.path(), &["get", "missing", "-1"])), "-1\n");
+    assert_eq!(
+        stdout(&kv(d.path(), &["get", "missing", "-.5"])),
+        "\"-.5\"\n"
+    );
+}
+
+#[test]
+fn raw_prints_a_string_as_its_text() {
+    let d = dir();
+    kv(d.path(), &["set", "s", "\"say \\\"hi\\\"\\nbye\""]);
+    kv(d.path(), &["set", "n", "[1]"]);
+    assert_eq!(
+        stdout(&kv(d.path(), &["get", "--raw", "s"])),
+        "say \"hi\"\nbye\n"
+    );
+    assert_eq!(stdout(&kv(d.path(), &["-r", "get", "n"])), "[1]\n");
+}
+
+#[test]
+fn a_missing_key_is_named_on_stderr() {
+    let d = dir();
+    for command in ["get", "delete"] {
+        let out = kv(d.path(), &[command, "absent"]);
+        assert_eq!(status(&out), 1);
+        assert!(
+            stderr(&out).contains("no key \"absent\""),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn limit_errors_name_the_key_also_in_an_import() {
+    let d = dir();
+    let huge = format!("\"{}\"", "x".repeat(1024 * 1024 + 1));
+    let out = kv_with_stdin(d.path(), &["set", "big", "-"], &huge);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("cannot set \"big\": encoded value"),
+        "{}",
+        stderr(&out)
+    );
+    let import = format!("{{\"small\": 1, \"huge\": {huge}}}");
+    let out = kv_with_stdin(d.path(), &["import", "-"], &import);
+    assert_eq!(status(&out), 2);
+    assert!(
+        stderr(&out).contains("cannot set \"huge\""),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!d.path().join("kv.json").exists());
+}
+
+#[test]
+fn a_file_path_ending_in_a_separator_is_an_error() {
+    let d = dir();
+    let out = kv(d.path(), &["--file", "newdir/", "set", "k", "1"]);
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("names a directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!d.path().join("newdir").exists());
+}
+
+#[test]
+#[cfg(unix)]
+fn a_read_only_store_file_is_refused_for_writes() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = dir();
+    kv(d.path(), &["set", "k", "1"]);
+    let path = d.path().join("kv.json");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
+    let out = kv(d.path(), &["set", "k", "2"]);
+    assert_eq!(status(&out), 5);
+    assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&path).unwrap(), "{\"k\":1}\n");
+}

@@ -62,6 +62,7 @@ const STEPS: &[Step] = &[
             "warnings",
         ],
     ),
+    Step::Run("rustdoc of every crate, warnings denied", docs),
     Step::Cargo(
         "kv-core on a bare target (no_std)",
         &["build", "-p", "kv-core", "--target", "x86_64-unknown-none"],
@@ -117,6 +118,16 @@ pub(crate) fn run() -> Result {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Broken intra-doc links and other rustdoc warnings fail the run.
+fn docs() -> Result {
+    Cmd::new(
+        "cargo",
+        &["doc", "--no-deps", "--workspace", "--all-features"],
+    )
+    .env("RUSTDOCFLAGS", "-D warnings")
+    .run()
 }
 
 fn wasm_tests() -> Result {

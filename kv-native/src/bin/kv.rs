@@ -1,24 +1,26 @@
 //! `kv`: read and write a kv store file from the shell. Run `kv --help` for usage.
 //!
-//! The arguments are parsed by hand: eight commands and one option do not justify a parser
+//! The arguments are parsed by hand: eight commands and a few options do not justify a parser
 //! dependency that every user of the library would also compile.
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use kv_native::{Error, Kv, Value};
+use kv_native::{Error, Kv, Lock, Rejected, Value};
 
 const HELP: &str = "\
 kv: a durable JSON key-value store in one file
 
 USAGE:
-    kv [--file PATH] <COMMAND> [ARGS]
+    kv [OPTIONS] <COMMAND> [ARGS]
 
 COMMANDS:
     get KEY [DEFAULT]     Print the value under KEY as JSON (DEFAULT if there is none)
-    set KEY [VALUE]       Set KEY to VALUE; with no VALUE, to the current unix time
+    set KEY [VALUE|-]     Set KEY to VALUE (- reads it from stdin); with no VALUE, to the
+                          current unix time
     touch KEY             Set KEY to the current unix time and print it
     delete KEY            Remove KEY
     list                  Print the whole store as a JSON object
@@ -29,6 +31,8 @@ COMMANDS:
 OPTIONS:
     -f, --file PATH       The store file. Default: $KV_FILE, else ./kv.json
     -s, --string          Take VALUE and DEFAULT as text, never as JSON
+    -r, --raw             get prints a string as its text, without quotes or escapes
+    -w, --wait[=SECONDS]  A write waits for the lock another program holds (at most SECONDS)
     -h, --help            Print this help
     -V, --version         Print the version
 
@@ -37,22 +41,31 @@ VALUES:
     Text that is not JSON is taken as a string, so `kv set cmd ping` stores \"ping\",
     unless it starts with {, [ or \" (then it is JSON with a mistake, and an error).
     Use --string for text that looks like JSON: `kv set -s version 42` stores \"42\".
+    `kv set KEY -` reads VALUE from stdin, dropping one trailing newline (for values too
+    long for the command line). Negative numbers need no `--`: `kv set n -5`.
+    Output is JSON, numbers with the digits the file holds (18446744073709551616).
 
-    Every write is durable when kv exits 0. Opening takes the store's lock
-    (the file PATH.lock next to it); a store another program has open is not touched.
+    Every write is durable when kv exits 0. A write takes the store's lock (the file
+    PATH.lock next to it): a store another program has open is not touched, unless
+    --wait is given. get, list and export take no lock and create nothing: they work
+    while another program writes, and where you may not write.
 
 EXIT STATUS:
     0  ok
-    1  the key does not exist (get without DEFAULT, delete)
+    1  the key does not exist (get without DEFAULT, delete); stderr says which
     2  usage: bad arguments, a VALUE that is not valid JSON, a write over the limits
-    3  the store is locked by another program
+       (the message names the key), a PATH that names a directory
+    3  the store is locked by another program (and --wait=SECONDS ran out)
     4  the store file is corrupt (it is left exactly as it is)
-    5  any other I/O error
+    5  any other I/O error, a store file that is read-only (chmod u+w to write it)
 
 EXAMPLES:
     kv set last_command ping
     kv get last_command                  # \"ping\"
     kv get retries 0                     # 0 if unset
+    kv get --raw last_command            # ping
+    kv --wait=10 set last_command ping   # waits up to 10 s for another writer
+    kv set report - < report.txt         # VALUE from stdin
     kv set --file ~/.bot.json seen:123   # now, in unix seconds
     kv touch rate:alice                  # prints the time it stored
     kv delete seen:123 || echo 'was not there'
@@ -85,7 +98,18 @@ enum Command {
 enum Parsed {
     Help,
     Version,
-    Run { file: PathBuf, command: Command },
+    Run {
+        file: PathBuf,
+        command: Command,
+        how: How,
+    },
+}
+
+/// How to run a command: what a write does about another lock holder, how `get` prints.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    lock: Lock,
+    raw: bool,
 }
 
 /// A failure, with the exit status it maps to.
@@ -103,6 +127,29 @@ impl Failure {
         }
     }
 
+    fn missing(key: &str, file: &std::path::Path, exists: bool) -> Self {
+        let absent = if exists {
+            ""
+        } else {
+            " (there is no such file)"
+        };
+        Self {
+            status: status::MISSING,
+            message: format!("no key {} in {}{absent}", quoted(key), file.display()),
+        }
+    }
+
+    /// A write refused by the store, naming the key it was refused for.
+    fn for_key(key: &str, e: impl Into<Error>) -> Self {
+        match e.into() {
+            Error::Rejected(r @ Rejected::Limit(_)) => Self {
+                status: status::USAGE,
+                message: format!("cannot set {}: {r}", quoted(key)),
+            },
+            other => other.into(),
+        }
+    }
+
     fn usage(message: impl Into<String>) -> Self {
         Self {
             status: status::USAGE,
@@ -113,10 +160,11 @@ impl Failure {
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
-        let status = match e {
+        let status = match &e {
             Error::Locked { .. } => status::LOCKED,
             Error::Corrupt { .. } => status::CORRUPT,
             Error::Rejected(_) | Error::Value { .. } => status::USAGE,
+            Error::Io(io) if io.io_error().kind() == io::ErrorKind::InvalidInput => status::USAGE,
             _ => status::IO,
         };
         Self {
@@ -128,13 +176,12 @@ impl From<Error> for Failure {
 
 fn main() -> ExitCode {
     let outcome = parse(std::env::args_os().skip(1)).and_then(|parsed| match parsed {
-        Parsed::Help => print(HELP.trim_end()).map(|()| true),
-        Parsed::Version => print(&format!("kv {}", env!("CARGO_PKG_VERSION"))).map(|()| true),
-        Parsed::Run { file, command } => run(file, command),
+        Parsed::Help => print(HELP.trim_end()),
+        Parsed::Version => print(&format!("kv {}", env!("CARGO_PKG_VERSION"))),
+        Parsed::Run { file, command, how } => run(&file, command, how),
     });
     match outcome {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(status::MISSING),
+        Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("kv: {}", failure.message);
             ExitCode::from(failure.status)
@@ -145,6 +192,10 @@ fn main() -> ExitCode {
 fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
     let mut file = None;
     let mut as_string = false;
+    let mut how = How {
+        lock: Lock::Fail,
+        raw: false,
+    };
     let mut positional = Vec::new();
     let mut options_done = false;
     let mut args = args.map(|a| {
@@ -153,7 +204,11 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
     });
     while let Some(arg) = args.next() {
         let arg = arg?;
-        if options_done || !arg.starts_with('-') || arg == "-" {
+        // A negative number is a VALUE or DEFAULT, not an option: `kv set n -5`.
+        let negative = arg
+            .strip_prefix('-')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'));
+        if options_done || !arg.starts_with('-') || arg == "-" || negative {
             positional.push(arg);
             continue;
         }
@@ -162,20 +217,36 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
             "-h" | "--help" => return Ok(Parsed::Help),
             "-V" | "--version" => return Ok(Parsed::Version),
             "-s" | "--string" => as_string = true,
+            "-r" | "--raw" => how.raw = true,
+            "-w" | "--wait" => how.lock = Lock::Wait,
             "-f" | "--file" => match args.next() {
                 Some(path) => file = Some(PathBuf::from(path?)),
                 None => return Err(Failure::usage(format!("{arg} needs a PATH"))),
             },
-            _ => match arg.strip_prefix("--file=") {
-                Some(path) => file = Some(PathBuf::from(path)),
-                None => return Err(Failure::usage(format!("unknown option {arg}"))),
-            },
+            _ => {
+                if let Some(path) = arg.strip_prefix("--file=") {
+                    file = Some(PathBuf::from(path));
+                } else if let Some(seconds) = arg.strip_prefix("--wait=") {
+                    how.lock = Lock::WaitUpTo(wait_limit(seconds)?);
+                } else {
+                    return Err(Failure::usage(format!("unknown option {arg}")));
+                }
+            }
         }
     }
     let file = file
         .or_else(|| std::env::var_os("KV_FILE").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("kv.json"));
     let value = |text: &str| -> Result<Value, Failure> {
+        let stdin;
+        let text = if text == "-" {
+            stdin = read_stdin()?;
+            stdin
+                .strip_suffix('\n')
+                .map_or(&stdin[..], |t| t.strip_suffix('\r').unwrap_or(t))
+        } else {
+            text
+        };
         if as_string {
             Ok(Value::String(text.to_owned()))
         } else {
@@ -205,7 +276,7 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
             }
         }
         "set" => {
-            arity(1, 2, "set KEY [VALUE]")?;
+            arity(1, 2, "set KEY [VALUE|-]")?;
             let value = rest.get(1).map(|v| value(v)).transpose()?;
             Command::Set { key: key(), value }
         }
@@ -235,7 +306,25 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
         }
         other => return Err(Failure::usage(format!("unknown command {other:?}"))),
     };
-    Ok(Parsed::Run { file, command })
+    Ok(Parsed::Run { file, command, how })
+}
+
+/// The SECONDS of `--wait=SECONDS`.
+fn wait_limit(seconds: &str) -> Result<Duration, Failure> {
+    seconds
+        .parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "--wait={seconds}: SECONDS must be a number of seconds, 0 or more"
+            ))
+        })
+}
+
+/// `key` as a JSON string, as messages quote keys.
+fn quoted(key: &str) -> String {
+    Value::from(key).to_string()
 }
 
 /// JSON if `text` is JSON; otherwise the text itself as a string, unless it starts the way a
@@ -250,43 +339,85 @@ fn parse_value(text: &str) -> Result<Value, Failure> {
     }
 }
 
-/// Runs `command` on the store at `file`; `Ok(false)` when the key it needs does not exist.
-fn run(file: PathBuf, command: Command) -> Result<bool, Failure> {
-    let kv = Kv::open(&file)?;
-    match command {
-        Command::Get { key, default } => match kv.get(&key).or(default) {
-            Some(value) => print_json(&value, false).map(|()| true),
-            None => Ok(false),
-        },
-        Command::Set { key, value } => {
-            match value {
-                Some(value) => kv.set(key, value)?,
-                None => drop(kv.touch(key)?),
+/// Runs `command` on the store at `file`. Reads open it read-only: no lock, nothing created.
+fn run(file: &std::path::Path, command: Command, how: How) -> Result<(), Failure> {
+    let write = || -> Result<Kv, Failure> {
+        Kv::options().lock(how.lock).open(file).map_err(|e| {
+            let mut failure = Failure::from(e);
+            if let Lock::WaitUpTo(limit) = how.lock
+                && failure.status == status::LOCKED
+            {
+                failure.message += &format!(" (waited {} s)", limit.as_secs_f64());
             }
-            Ok(true)
+            failure
+        })
+    };
+    match command {
+        Command::Get { key, default } => {
+            let kv = Kv::open_read_only(file)?;
+            match kv.get(&key).or(default) {
+                Some(Value::String(text)) if how.raw => print(&text),
+                Some(value) => print_json(&value, false),
+                None => Err(Failure::missing(&key, kv.path(), kv.exists())),
+            }
         }
-        Command::Touch { key } => print(&kv.touch(key)?.to_string()).map(|()| true),
-        Command::Delete { key } => Ok(kv.delete(&key)?),
-        Command::List => print_json(&Value::Object(kv.get_all()), true).map(|()| true),
-        Command::Clear => kv.clear().map(|()| true).map_err(Failure::from),
+        Command::Set { key, value } => {
+            let kv = write()?;
+            match value {
+                Some(value) => kv.set(key.clone(), value),
+                None => kv.touch(key.clone()).map(drop),
+            }
+            .map_err(|e| Failure::for_key(&key, e))
+        }
+        Command::Touch { key } => {
+            let now = write()?
+                .touch(key.clone())
+                .map_err(|e| Failure::for_key(&key, e))?;
+            print(&now.to_string())
+        }
+        Command::Delete { key } => {
+            let kv = write()?;
+            match kv.delete(&key)? {
+                true => Ok(()),
+                false => Err(Failure::missing(&key, kv.path(), true)),
+            }
+        }
+        Command::List => print_json(&Value::Object(Kv::open_read_only(file)?.get_all()), true),
+        Command::Clear => Ok(write()?.clear()?),
         Command::Import { source } => {
             let entries = read_object(&source)?;
-            kv.set_many(entries)?;
-            Ok(true)
+            write()?.transaction(|tx| {
+                for (key, value) in entries {
+                    tx.set(key.clone(), value)
+                        .map_err(|e| Failure::for_key(&key, e))?;
+                }
+                Ok(())
+            })
         }
-        Command::Export => export(&kv).map(|()| true),
+        Command::Export => {
+            let kv = Kv::open_read_only(file)?;
+            export(kv.path())
+        }
     }
+}
+
+/// All of standard input, as text.
+fn read_stdin() -> Result<String, Failure> {
+    let mut text = String::new();
+    io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Failure::io(format!("could not read stdin: {e}")))?;
+    Ok(text)
 }
 
 /// The JSON object in `source` (a path, or `-` for stdin).
 fn read_object(source: &str) -> Result<kv_native::Map<String, Value>, Failure> {
-    let mut text = String::new();
-    let read = if source == "-" {
-        io::stdin().read_to_string(&mut text).map(drop)
+    let text = if source == "-" {
+        read_stdin()?
     } else {
-        std::fs::read_to_string(source).map(|t| text = t)
+        std::fs::read_to_string(source)
+            .map_err(|e| Failure::io(format!("could not read {source}: {e}")))?
     };
-    read.map_err(|e| Failure::io(format!("could not read {source}: {e}")))?;
     match serde_json::from_str(&text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Failure::usage(format!(
@@ -297,14 +428,14 @@ fn read_object(source: &str) -> Result<kv_native::Map<String, Value>, Failure> {
 }
 
 /// Prints the store file's bytes as they are (`{}` for a store never written).
-fn export(kv: &Kv) -> Result<(), Failure> {
-    let bytes = match std::fs::read(kv.path()) {
+fn export(path: &std::path::Path) -> Result<(), Failure> {
+    let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => b"{}\n".to_vec(),
         Err(e) => {
             return Err(Failure::io(format!(
                 "could not read {}: {e}",
-                kv.path().display()
+                path.display()
             )));
         }
     };

@@ -1,0 +1,158 @@
+//! Reading a store without its lock: for a reader (`kv get`, a status page) that must not wait
+//! for, or get in the way of, the program that writes the store.
+//!
+//! It is safe because a writer never changes the store file in place: it renames a complete
+//! new file over it, so a read sees the old contents or the new, never a mix. A read creates
+//! nothing: no directory, no lock file, no store file, and it needs no write permission.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use kv_core::{Commit, Json, Limits, Map, Persist, Store, Stored, Value, block_on};
+use serde::de::DeserializeOwned;
+
+use crate::clock::SystemClock;
+use crate::error::{Error, FileError, Op};
+use crate::kv::{Kv, from_json};
+
+/// The contents of the store file at `path`, read without its lock; no file is
+/// [`Stored::Nothing`]. Creates nothing.
+pub(crate) fn load_read_only(path: &Path) -> Result<Stored, FileError> {
+    crate::path::file_name(path)?;
+    match fs::read(path) {
+        Ok(bytes) => Ok(Stored::Snapshot(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Stored::Nothing),
+        Err(e) => Err(FileError::new(Op::Read, path, e)),
+    }
+}
+
+/// The store file as a [`Persist`] that loads and never commits.
+struct ReadOnlyFile {
+    path: PathBuf,
+}
+
+impl Persist for ReadOnlyFile {
+    type Error = FileError;
+
+    async fn load(&mut self) -> Result<Stored, FileError> {
+        load_read_only(&self.path)
+    }
+
+    async fn commit(&mut self, _: &Commit<'_, impl Json>) -> Result<(), FileError> {
+        // `ReadOnlyKv` has no call that writes; this answers if one is ever added by mistake.
+        let e = io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "the store is open read-only",
+        );
+        Err(FileError::new(Op::Write, &self.path, e))
+    }
+}
+
+/// A store opened for reading only, without its lock: see [`Kv::open_read_only`].
+///
+/// It holds what the file held when it was opened (or last [reloaded](Self::reload)); writes
+/// made since by the lock holder are not seen until then.
+pub struct ReadOnlyKv {
+    store: Store<ReadOnlyFile, SystemClock>,
+    path: PathBuf,
+    exists: bool,
+}
+
+impl Kv {
+    /// Opens the store file at `path` for reading only. It takes no lock, so it works while
+    /// another handle or program writes the store, and creates nothing (no directory, no lock
+    /// file), so it works where the user may not write. No file reads as an empty store.
+    ///
+    /// Fails with [`Error::Corrupt`] if the file does not hold a JSON object.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<ReadOnlyKv, Error> {
+        let path = std::path::absolute(path.as_ref())
+            .map_err(|e| FileError::new(Op::Read, path.as_ref(), e))?;
+        let persist = ReadOnlyFile { path: path.clone() };
+        let store = block_on(Store::open_with_limits(persist, SystemClock, Limits::NONE))
+            .map_err(|_| Error::Incomplete)?
+            .map_err(|e| Error::from_core(e, &path))?;
+        let exists = path.exists();
+        Ok(ReadOnlyKv {
+            store,
+            path,
+            exists,
+        })
+    }
+}
+
+impl ReadOnlyKv {
+    /// The store file, as an absolute path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the store file existed when it was last read.
+    pub fn exists(&self) -> bool {
+        self.exists
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.store.get(key).cloned()
+    }
+
+    /// The value under `key`, or `fallback` if there is none.
+    pub fn get_or(&self, key: &str, fallback: impl Into<Value>) -> Value {
+        self.get(key).unwrap_or_else(|| fallback.into())
+    }
+
+    /// The value under `key`, converted to `T`; an error if it does not convert.
+    pub fn get_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
+        from_json(key, self.store.get(key))
+    }
+
+    /// The value under `key` converted to `T`, or `fallback` if there is none; an error if it
+    /// does not convert.
+    pub fn get_as_or<T: DeserializeOwned>(&self, key: &str, fallback: T) -> Result<T, Error> {
+        Ok(self.get_as(key)?.unwrap_or(fallback))
+    }
+
+    /// Whether `key` exists.
+    pub fn contains(&self, key: &str) -> bool {
+        self.store.contains(key)
+    }
+
+    /// How many keys the store holds.
+    pub fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Whether the store holds no keys.
+    pub fn is_empty(&self) -> bool {
+        self.store.is_empty()
+    }
+
+    /// Every key, in no particular order.
+    pub fn keys(&self) -> Vec<String> {
+        self.store.keys().map(str::to_owned).collect()
+    }
+
+    /// A copy of the whole store, keys in ascending order.
+    pub fn get_all(&self) -> Map<String, Value> {
+        self.store.get_all()
+    }
+
+    /// Reads the file again, replacing memory; on error, memory is unchanged.
+    pub fn reload(&mut self) -> Result<(), Error> {
+        block_on(self.store.reload())
+            .map_err(|_| Error::Incomplete)?
+            .map_err(|e| Error::from_core(e, &self.path))?;
+        self.exists = self.path.exists();
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ReadOnlyKv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadOnlyKv")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
