@@ -30,6 +30,8 @@ COMMANDS:
 
 OPTIONS:
     -f, --file PATH       The store file. Default: $KV_FILE, else ./kv.json
+    --redis URL           The store is in Redis instead (redis://[user:password@]host[:port][/db],
+    --store NAME          rediss:// for TLS): the hash kv:{NAME}. Excludes --file
     -s, --string          Take VALUE and DEFAULT as text, never as JSON
     -r, --raw             get prints a string as its text, without quotes or escapes
     -w, --wait[=SECONDS]  A write waits for the lock another program holds (at most SECONDS)
@@ -99,10 +101,17 @@ enum Parsed {
     Help,
     Version,
     Run {
-        file: PathBuf,
+        target: Target,
         command: Command,
         how: How,
     },
+}
+
+/// Where the store is: a file, or a hash on a Redis server (`--redis URL --store NAME`).
+#[derive(Debug)]
+enum Target {
+    File(PathBuf),
+    Redis { url: String, name: String },
 }
 
 /// How to run a command: what a write does about another lock holder, how `get` prints.
@@ -178,7 +187,16 @@ fn main() -> ExitCode {
     let outcome = parse(std::env::args_os().skip(1)).and_then(|parsed| match parsed {
         Parsed::Help => print(HELP.trim_end()),
         Parsed::Version => print(&format!("kv {}", env!("CARGO_PKG_VERSION"))),
-        Parsed::Run { file, command, how } => run(&file, command, how),
+        Parsed::Run {
+            target: Target::File(file),
+            command,
+            how,
+        } => run(&file, command, how),
+        Parsed::Run {
+            target: Target::Redis { url, name },
+            command,
+            how,
+        } => redis::run(&url, &name, command, how),
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -191,6 +209,7 @@ fn main() -> ExitCode {
 
 fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
     let mut file = None;
+    let (mut redis, mut store) = (None, None);
     let mut as_string = false;
     let mut how = How {
         lock: Lock::Fail,
@@ -223,9 +242,21 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
                 Some(path) => file = Some(PathBuf::from(path?)),
                 None => return Err(Failure::usage(format!("{arg} needs a PATH"))),
             },
+            "--redis" => match args.next() {
+                Some(url) => redis = Some(url?),
+                None => return Err(Failure::usage("--redis needs a URL")),
+            },
+            "--store" => match args.next() {
+                Some(name) => store = Some(name?),
+                None => return Err(Failure::usage("--store needs a NAME")),
+            },
             _ => {
                 if let Some(path) = arg.strip_prefix("--file=") {
                     file = Some(PathBuf::from(path));
+                } else if let Some(url) = arg.strip_prefix("--redis=") {
+                    redis = Some(url.to_owned());
+                } else if let Some(name) = arg.strip_prefix("--store=") {
+                    store = Some(name.to_owned());
                 } else if let Some(seconds) = arg.strip_prefix("--wait=") {
                     how.lock = Lock::WaitUpTo(wait_limit(seconds)?);
                 } else {
@@ -234,9 +265,24 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
             }
         }
     }
-    let file = file
-        .or_else(|| std::env::var_os("KV_FILE").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("kv.json"));
+    let target = match (file, redis, store) {
+        (Some(_), Some(_), _) => {
+            return Err(Failure::usage(
+                "--file and --redis exclude each other: a store is in a file or in Redis",
+            ));
+        }
+        (None, Some(url), Some(name)) => Target::Redis { url, name },
+        (None, Some(_), None) => {
+            return Err(Failure::usage(
+                "--redis needs --store NAME: which store on that server",
+            ));
+        }
+        (_, None, Some(_)) => return Err(Failure::usage("--store NAME goes with --redis URL")),
+        (file, None, None) => Target::File(
+            file.or_else(|| std::env::var_os("KV_FILE").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("kv.json")),
+        ),
+    };
     let value = |text: &str| -> Result<Value, Failure> {
         let stdin;
         let text = if text == "-" {
@@ -306,7 +352,11 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
         }
         other => return Err(Failure::usage(format!("unknown command {other:?}"))),
     };
-    Ok(Parsed::Run { file, command, how })
+    Ok(Parsed::Run {
+        target,
+        command,
+        how,
+    })
 }
 
 /// The SECONDS of `--wait=SECONDS`.
@@ -464,5 +514,103 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
             Err(Failure::io(format!("could not write to stdout: {e}")))
         }
         _ => Ok(()),
+    }
+}
+
+/// The same commands on a store in Redis (`kv --redis URL --store NAME`), with the same output
+/// and exit codes; there is no lock to wait for, so `--wait` changes nothing.
+#[cfg(feature = "redis")]
+mod redis {
+    use kv_core::{ErrorKind, StorageErrorKind};
+    use kv_native::Value;
+    use kv_redis::{Error, Kv};
+
+    use super::{Command, Failure, How, print, print_json, read_object, status, write_stdout};
+
+    impl From<Error> for Failure {
+        fn from(e: Error) -> Self {
+            let status = match e.kind() {
+                ErrorKind::Corrupt => status::CORRUPT,
+                ErrorKind::LimitExceeded | ErrorKind::ReservedKey => status::USAGE,
+                ErrorKind::Storage(StorageErrorKind::Locked) => status::LOCKED,
+                _ if matches!(e, Error::Invalid(_) | Error::Value { .. }) => status::USAGE,
+                _ => status::IO,
+            };
+            Self {
+                status,
+                message: e.to_string(),
+            }
+        }
+    }
+
+    fn for_key(key: &str, e: Error) -> Failure {
+        let mut failure = Failure::from(e);
+        failure.message = format!("key {}: {}", super::quoted(key), failure.message);
+        failure
+    }
+
+    fn missing(key: &str, kv: &Kv) -> Failure {
+        Failure {
+            status: status::MISSING,
+            message: format!(
+                "no key {} in store {} at {}",
+                super::quoted(key),
+                super::quoted(kv.name()),
+                kv.url()
+            ),
+        }
+    }
+
+    pub(super) fn run(url: &str, name: &str, command: Command, how: How) -> Result<(), Failure> {
+        let kv = Kv::open(url, name)?;
+        match command {
+            Command::Get { key, default } => match kv.get(&key).or(default) {
+                Some(Value::String(text)) if how.raw => print(&text),
+                Some(value) => print_json(&value, false),
+                None => Err(missing(&key, &kv)),
+            },
+            Command::Set { key, value } => match value {
+                Some(value) => kv.set(key.clone(), value),
+                None => kv.touch(key.clone()).map(drop),
+            }
+            .map_err(|e| for_key(&key, e)),
+            Command::Touch { key } => {
+                let now = kv.touch(key.clone()).map_err(|e| for_key(&key, e))?;
+                print(&now.to_string())
+            }
+            Command::Delete { key } => match kv.delete(&key)? {
+                true => Ok(()),
+                false => Err(missing(&key, &kv)),
+            },
+            Command::List => print_json(&Value::Object(kv.get_all()), true),
+            Command::Clear => Ok(kv.clear()?),
+            Command::Import { source } => {
+                let entries = read_object(&source)?;
+                kv.transaction(|tx| {
+                    for (key, value) in &entries {
+                        tx.set(key.clone(), value.clone())
+                            .map_err(|e| for_key(key, Error::Rejected(e)))?;
+                    }
+                    Ok::<_, Failure>(())
+                })
+            }
+            // The store as a file would hold it: one JSON object, keys in byte order.
+            Command::Export => {
+                let mut text = Value::Object(kv.get_all()).to_string();
+                text.push('\n');
+                write_stdout(text.as_bytes())
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "redis"))]
+mod redis {
+    use super::{Command, Failure, How};
+
+    pub(super) fn run(_: &str, _: &str, _: Command, _: How) -> Result<(), Failure> {
+        Err(Failure::usage(
+            "this kv was built without Redis: install it with `cargo install --path kv-native --features redis`",
+        ))
     }
 }
