@@ -206,6 +206,16 @@ pub enum Op {
     Rename,
     /// Syncing the directory, which makes the rename durable.
     SyncDir,
+    /// Appending a record to the journal.
+    Append,
+    /// Syncing the journal after an append. When this fails the record is cut off again;
+    /// should even that fail and the process then crash, the unacknowledged record may be
+    /// found on the next open (as with [`Op::Restore`]).
+    SyncJournal,
+    /// Writing a fresh journal after the file was replaced (or removing it, without a
+    /// journal). The file then holds the whole state already; the stale journal is ignored
+    /// on open and reset before the next write.
+    ResetJournal,
     /// Putting the old contents back after [`Op::SyncDir`] failed. When this fails the store
     /// file may hold the new contents while memory holds the old; the next successful write
     /// makes them equal again.
@@ -225,6 +235,9 @@ impl Op {
             Self::Rename => "rename the temporary file over",
             Self::SyncDir => "sync the directory of",
             Self::Restore => "restore the previous contents of",
+            Self::Append => "append to",
+            Self::SyncJournal => "sync",
+            Self::ResetJournal => "reset",
         }
     }
 }

@@ -32,10 +32,12 @@
 #[cfg(feature = "tokio")]
 mod async_kv;
 mod clock;
+mod disk;
 mod error;
 #[doc(hidden)]
 pub mod fault;
 mod file;
+mod journal;
 mod kv;
 mod lock;
 mod options;
