@@ -40,16 +40,21 @@ pub fn decode_value(key: &str, bytes: &[u8]) -> Result<Value, Corrupt> {
 /// object, keys in ascending byte order, then a newline. The same map gives the same bytes.
 pub(crate) fn encode_snapshot<V: Json>(
     base: &Entries<V>,
-    staged: &Sorted<'_, Staged<V>>,
+    staged: &[(SmolStr, Staged<V>)],
     clear: bool,
 ) -> Vec<u8> {
+    let is_staged = |key: &str| {
+        staged
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .is_ok()
+    };
     let kept = base
         .iter()
-        .filter(|(k, _)| !clear && staged.get(k).is_none())
+        .filter(|(k, _)| !clear && !is_staged(k))
         .map(|(k, v)| (k.as_str(), v));
     let set = staged
         .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|(v, _)| (k, v)));
+        .filter_map(|(k, v)| v.as_ref().map(|(v, _)| (k.as_str(), v)));
     let entries = Sorted::new(base.len() + staged.len(), kept.chain(set));
 
     let mut out = V::encode_object(entries.as_slice());
@@ -122,7 +127,7 @@ pub(crate) fn replay<V: Json>(
     Ok(map)
 }
 
-fn reject_reserved<'a>(mut keys: impl Iterator<Item = &'a str>) -> Result<(), Corrupt> {
+pub(crate) fn reject_reserved<'a>(mut keys: impl Iterator<Item = &'a str>) -> Result<(), Corrupt> {
     match keys.find(|k| k.starts_with(RESERVED_PREFIX)) {
         Some(key) => Err(Corrupt::new(
             Some(key),

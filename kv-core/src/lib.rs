@@ -62,9 +62,11 @@ pub use error::{Corrupt, Error, ErrorKind, Rejected};
 pub use json::{InvalidJson, JsonText};
 pub use limits::{Limit, LimitExceeded, Limits};
 pub use memory::MemoryPersist;
-pub use persist::{Change, Commit, Persist, Replay, StorageError, StorageErrorKind, Stored};
+pub use persist::{
+    Change, Commit, Persist, Prepared, Replay, StorageError, StorageErrorKind, Stored,
+};
 pub use store::Store;
-pub use transaction::Transaction;
+pub use transaction::{Pending, Transaction};
 pub use value::Json;
 
 pub use serde_json::{Map, Value};

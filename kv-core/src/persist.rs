@@ -6,9 +6,10 @@ use core::future::Future;
 
 use serde_json::Value;
 
+use smol_str::SmolStr;
+
 use crate::codec::{self, Entries};
 use crate::error::Corrupt;
-use crate::sorted::Sorted;
 use crate::transaction::Staged;
 use crate::value::Json;
 
@@ -118,25 +119,69 @@ impl<'a> Change<'a> {
     }
 }
 
-/// Everything one write call changes, handed to [`Persist::commit`].
+/// Everything one write call changes, handed to [`Persist::commit`]: a [`Prepared`] commit
+/// over the store's memory ([`Store::commit_of`](crate::Store::commit_of)).
 ///
 /// If [`clears`](Self::clears) is true, every stored key is erased first; then each of
 /// [`changes`](Self::changes) applies. Each key appears at most once, in ascending byte order.
 pub struct Commit<'a, V = Value> {
-    pub(crate) clear: bool,
-    pub(crate) staged: &'a Sorted<'a, Staged<V>>,
+    pub(crate) prepared: &'a Prepared<V>,
     pub(crate) base: &'a Entries<V>,
 }
 
 impl<V: Json> Commit<'_, V> {
     /// Whether storage is erased before the changes apply.
     pub fn clears(&self) -> bool {
-        self.clear
+        self.prepared.clear
     }
 
     /// The changed keys with their new encoded values, in ascending key order.
     pub fn changes(&self) -> impl ExactSizeIterator<Item = Change<'_>> + '_ {
-        self.staged.iter().map(|(key, value)| match value {
+        self.prepared.changes()
+    }
+
+    /// The whole store as it will be once this commit applies, encoded as one snapshot.
+    ///
+    /// Computed on each call; a record adapter never needs it.
+    pub fn snapshot(&self) -> Vec<u8> {
+        codec::encode_snapshot(self.base, &self.prepared.changes, self.prepared.clear)
+    }
+
+    /// How many keys the store holds once this commit applies.
+    pub fn len_after(&self) -> usize {
+        self.prepared.len_after
+    }
+}
+
+/// One call's changes, decided against memory and not yet applied: checked against the
+/// limits, encoded, and owned, so a host can make them durable however its storage works
+/// (a file append, an IndexedDB transaction, a Redis script), then
+/// [apply](crate::Store::apply) them. See [`Store::prepare`](crate::Store::prepare).
+#[derive(Debug, Clone)]
+pub struct Prepared<V = Value> {
+    pub(crate) clear: bool,
+    /// Sorted by key, each key once.
+    pub(crate) changes: Vec<(SmolStr, Staged<V>)>,
+    /// The keys the call's answer depends on, sorted, each once, with the encoded value the
+    /// call saw (`None`: absent).
+    pub(crate) reads: Vec<(SmolStr, Option<Vec<u8>>)>,
+    pub(crate) len_after: usize,
+}
+
+impl<V: Json> Prepared<V> {
+    /// Whether this writes nothing (a `set_if_absent` of a key that exists, say).
+    pub fn is_empty(&self) -> bool {
+        !self.clear && self.changes.is_empty()
+    }
+
+    /// Whether storage is erased before the changes apply.
+    pub fn clears(&self) -> bool {
+        self.clear
+    }
+
+    /// The changed keys with their new encoded values, in ascending key order, each once.
+    pub fn changes(&self) -> impl ExactSizeIterator<Item = Change<'_>> + '_ {
+        self.changes.iter().map(|(key, value)| match value {
             Some((_, encoded)) => Change::Put {
                 key,
                 value: encoded,
@@ -145,31 +190,28 @@ impl<V: Json> Commit<'_, V> {
         })
     }
 
-    /// The whole store as it will be once this commit applies, encoded as one snapshot.
+    /// The keys whose stored state the call's answer depended on (read before the call wrote
+    /// them), in ascending order, with the encoded value the call saw, `None` for absent.
     ///
-    /// Computed on each call; a record adapter never needs it.
-    pub fn snapshot(&self) -> Vec<u8> {
-        codec::encode_snapshot(self.base, self.staged, self.clear)
+    /// Empty for a blind write (`set`, `set_many`, `clear`). A host shared by several writers
+    /// checks, inside its storage transaction, that storage still holds exactly these; if not,
+    /// it [refreshes](crate::Store::refresh) memory from what it read and prepares again.
+    pub fn reads(&self) -> impl ExactSizeIterator<Item = (&str, Option<&[u8]>)> + '_ {
+        self.reads
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_deref()))
     }
 
-    /// How many keys the store holds once this commit applies.
+    /// How many keys the store holds once this applies.
     pub fn len_after(&self) -> usize {
-        let base = if self.clear { 0 } else { self.base.len() };
-        self.staged.iter().fold(base, |len, (key, value)| {
-            let existed = !self.clear && self.base.contains_key(key);
-            match (existed, value.is_some()) {
-                (false, true) => len + 1,
-                (true, false) => len - 1,
-                _ => len,
-            }
-        })
+        self.len_after
     }
 }
 
 impl<V: Json> fmt::Debug for Commit<'_, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Commit")
-            .field("clear", &self.clear)
+            .field("clear", &self.prepared.clear)
             .field("changes", &self.changes().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }

@@ -25,29 +25,9 @@ impl<'a, T> Sorted<'a, T> {
         Self { pairs: sorted }
     }
 
-    /// No items.
-    pub(crate) fn empty() -> Self {
-        Self { pairs: Vec::new() }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.pairs.len()
-    }
-
-    /// The item under `key`.
-    pub(crate) fn get(&self, key: &str) -> Option<&'a T> {
-        let at = self.pairs.binary_search_by(|(k, _)| (*k).cmp(key)).ok()?;
-        Some(self.pairs[at].1)
-    }
-
     /// Every key with its item, in ascending key order.
     pub(crate) fn as_slice(&self) -> &[(&'a str, &'a T)] {
         &self.pairs
-    }
-
-    /// Every key with its item, in ascending key order.
-    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = (&'a str, &'a T)> + '_ {
-        self.pairs.iter().copied()
     }
 
     /// Every key, in ascending order.

@@ -1,14 +1,16 @@
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use serde_json::{Map, Value};
 
 use crate::clock::Clock;
 use crate::codec::{self, Entries};
+use crate::error::Rejected;
 use crate::error::{Corrupt, Error};
 use crate::limits::Limits;
-use crate::persist::{Change, Commit, Persist, Stored};
+use crate::persist::{Change, Commit, Persist, Prepared, Stored};
 use crate::sorted::Sorted;
-use crate::transaction::Transaction;
+use crate::transaction::{Pending, Transaction, View};
 use crate::value::Json;
 
 /// A persistent map from string keys to JSON values, held as `V`: parsed [`Value`]s by
@@ -27,29 +29,7 @@ pub struct Store<P, C, V = Value> {
     limits: Limits,
 }
 
-impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
-    /// Opens the store `persist` holds, with the default [`Limits`].
-    pub async fn open(persist: P, clock: C) -> Result<Self, Error<P::Error>> {
-        Self::open_with_limits(persist, clock, Limits::default()).await
-    }
-
-    /// Opens the store `persist` holds. Nothing stored yet is an empty store; stored bytes
-    /// that do not decode are [`Error::Corrupt`], and nothing is written.
-    pub async fn open_with_limits(
-        mut persist: P,
-        clock: C,
-        limits: Limits,
-    ) -> Result<Self, Error<P::Error>> {
-        let stored = persist.load().await.map_err(Error::Storage)?;
-        let map = decode(stored)?;
-        Ok(Self {
-            map,
-            persist,
-            clock,
-            limits,
-        })
-    }
-
+impl<P, C: Clock, V: Json> Store<P, C, V> {
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&V> {
         self.map.get(key)
@@ -96,8 +76,8 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
     }
 
     /// The whole store encoded as one snapshot, exactly as a snapshot adapter stores it.
-    pub fn snapshot(&self) -> alloc::vec::Vec<u8> {
-        codec::encode_snapshot(&self.map, &Sorted::empty(), false)
+    pub fn snapshot(&self) -> Vec<u8> {
+        codec::encode_snapshot(&self.map, &[], false)
     }
 
     /// The limits writes are checked against.
@@ -118,6 +98,224 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
     /// Closes the store and hands back its storage adapter.
     pub fn close(self) -> P {
         self.persist
+    }
+
+    /// Decides a write call against memory without changing it: runs `f` over a
+    /// [`Transaction`] and returns its answer with what it staged, checked against the limits
+    /// (the entry count too) and encoded. Nothing is written and memory is unchanged: the host
+    /// makes the changes durable, then calls [`apply`](Self::apply). If `f` or a limit fails,
+    /// the error is returned and there is nothing to write.
+    ///
+    /// ```
+    /// # use kv_core::{Store, ManualClock, Limits, Stored, Change, Rejected};
+    /// # use serde_json::json;
+    /// let mut store: Store<(), _> =
+    ///     Store::from_stored(Stored::Nothing, ManualClock::new(7), Limits::DEFAULT)?;
+    /// let (claimed, prepared) =
+    ///     store.prepare(|tx| Ok::<_, Rejected>(tx.set_if_absent("seen:1", json!(true))?))?;
+    /// assert!(claimed);
+    /// assert_eq!(prepared.reads().collect::<Vec<_>>(), [("seen:1", None)]);
+    /// assert_eq!(
+    ///     prepared.changes().collect::<Vec<_>>(),
+    ///     [Change::Put { key: "seen:1", value: b"true" }]
+    /// );
+    /// assert!(!store.contains("seen:1"));
+    /// // ... the host makes `prepared` durable ...
+    /// store.apply(prepared);
+    /// assert!(store.contains("seen:1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn prepare<R, E: From<Rejected>>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_, V>) -> Result<R, E>,
+    ) -> Result<(R, Prepared<V>), E> {
+        self.decide(None, f)?.map_err(E::from)
+    }
+
+    /// As [`prepare`](Self::prepare), but decided against memory with `pending` applied over
+    /// it: for a host that makes several calls durable in one write (group commit). Push the
+    /// result onto `pending`, and once the shared write succeeded, [`apply`](Self::apply) each
+    /// in the order prepared.
+    pub fn prepare_after<R, E: From<Rejected>>(
+        &self,
+        pending: &Pending<V>,
+        f: impl FnOnce(&mut Transaction<'_, V>) -> Result<R, E>,
+    ) -> Result<(R, Prepared<V>), E> {
+        self.decide(Some(pending), f)?.map_err(E::from)
+    }
+
+    /// Runs `f`; the outer error is `f`'s, the inner one the entry limit's.
+    fn decide<R, E>(
+        &self,
+        pending: Option<&Pending<V>>,
+        f: impl FnOnce(&mut Transaction<'_, V>) -> Result<R, E>,
+    ) -> Result<Result<(R, Prepared<V>), Rejected>, E> {
+        let view = View {
+            base: &self.map,
+            pending,
+        };
+        let mut tx = Transaction::new(view, &self.limits, self.clock.now());
+        let result = f(&mut tx)?;
+        let clear = tx.clear;
+        let mut changes: Vec<_> = tx.staged.into_iter().collect();
+        changes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut reads = tx.reads.into_inner();
+        reads.sort_unstable();
+        reads.dedup();
+        let reads = reads
+            .into_iter()
+            .map(|key| {
+                let seen = view.get(&key).map(V::encode);
+                (key, seen)
+            })
+            .collect();
+        let before = view.len();
+        let len_after = changes
+            .iter()
+            .fold(if clear { 0 } else { before }, |len, (key, value)| {
+                let existed = !clear && view.contains(key);
+                match (existed, value.is_some()) {
+                    (false, true) => len + 1,
+                    (true, false) => len - 1,
+                    _ => len,
+                }
+            });
+        if len_after > before
+            && let Err(e) = self.limits.check_entries(len_after)
+        {
+            return Ok(Err(e.into()));
+        }
+        Ok(Ok((
+            result,
+            Prepared {
+                clear,
+                changes,
+                reads,
+                len_after,
+            },
+        )))
+    }
+
+    /// What [`Persist::commit`] receives for `prepared`: its changes over this store's memory
+    /// (so [`Commit::snapshot`] is the whole store once they apply).
+    pub fn commit_of<'a>(&'a self, prepared: &'a Prepared<V>) -> Commit<'a, V> {
+        Commit {
+            prepared,
+            base: &self.map,
+        }
+    }
+
+    /// Makes memory follow storage once the host has made `prepared` durable.
+    pub fn apply(&mut self, prepared: Prepared<V>) {
+        if prepared.clear {
+            self.map.clear();
+        }
+        for (key, value) in prepared.changes {
+            match value {
+                Some((value, _)) => self.map.insert(key, value),
+                None => self.map.remove(&key),
+            };
+        }
+    }
+
+    /// Brings memory up to date with records just read from storage (`None`: the key is
+    /// absent there), for a host whose storage other writers share: returns whether memory
+    /// differed, in which case a prepared call must be prepared again.
+    ///
+    /// Every value is decoded before any is applied: if one does not decode, nothing changes.
+    pub fn refresh<'r>(
+        &mut self,
+        records: impl IntoIterator<Item = (&'r str, Option<&'r [u8]>)>,
+    ) -> Result<bool, Corrupt> {
+        let mut differ = Vec::new();
+        for (key, bytes) in records {
+            codec::reject_reserved(core::iter::once(key))?;
+            let value = bytes.map(|b| V::decode(Some(key), b)).transpose()?;
+            if self.map.get(key) != value.as_ref() {
+                differ.push((key, value));
+            }
+        }
+        let changed = !differ.is_empty();
+        for (key, value) in differ {
+            match value {
+                Some(value) => self.map.insert(key.into(), value),
+                None => self.map.remove(key),
+            };
+        }
+        Ok(changed)
+    }
+
+    /// Replaces memory with everything `stored` holds (a host's full re-read); on error memory
+    /// is unchanged.
+    pub fn replace_all(&mut self, stored: Stored) -> Result<(), Corrupt> {
+        self.map = decode(stored)?;
+        Ok(())
+    }
+
+    /// Mirrors a commit that another writer made to the same storage (another tab, another
+    /// worker), so that memory equals storage again. Writes nothing.
+    ///
+    /// Every value is decoded before any is applied: if one does not decode, nothing changes.
+    pub fn observe<'c>(
+        &mut self,
+        clear: bool,
+        changes: impl IntoIterator<Item = Change<'c>>,
+    ) -> Result<(), Corrupt> {
+        let mut decoded = alloc::vec::Vec::new();
+        for change in changes {
+            decoded.push(match change {
+                Change::Put { key, value } => (key, Some(V::decode(Some(key), value)?)),
+                Change::Delete { key } => (key, None),
+            });
+        }
+        if clear {
+            self.map.clear();
+        }
+        for (key, value) in decoded {
+            match value {
+                Some(value) => self.map.insert(key.into(), value),
+                None => self.map.remove(key),
+            };
+        }
+        Ok(())
+    }
+}
+
+impl<C: Clock, V: Json> Store<(), C, V> {
+    /// A store over `stored`, for a host that does its own I/O and drives writes through
+    /// [`prepare`](Self::prepare) and [`apply`](Self::apply). Bytes that do not decode are
+    /// [`Corrupt`].
+    pub fn from_stored(stored: Stored, clock: C, limits: Limits) -> Result<Self, Corrupt> {
+        Ok(Self {
+            map: decode(stored)?,
+            persist: (),
+            clock,
+            limits,
+        })
+    }
+}
+
+impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
+    /// Opens the store `persist` holds, with the default [`Limits`].
+    pub async fn open(persist: P, clock: C) -> Result<Self, Error<P::Error>> {
+        Self::open_with_limits(persist, clock, Limits::default()).await
+    }
+
+    /// Opens the store `persist` holds. Nothing stored yet is an empty store; stored bytes
+    /// that do not decode are [`Error::Corrupt`], and nothing is written.
+    pub async fn open_with_limits(
+        mut persist: P,
+        clock: C,
+        limits: Limits,
+    ) -> Result<Self, Error<P::Error>> {
+        let stored = persist.load().await.map_err(Error::Storage)?;
+        let map = decode(stored)?;
+        Ok(Self {
+            map,
+            persist,
+            clock,
+            limits,
+        })
     }
 
     /// Sets `key` to `value`.
@@ -215,11 +413,13 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
     /// Runs `f` over a [`Transaction`] and commits what it staged in one step. If `f` returns
     /// an error, nothing is written and the error is returned.
     ///
+    /// This is [`prepare`](Self::prepare), [`Persist::commit`], then [`apply`](Self::apply).
+    ///
     /// ```
     /// # use kv_core::{Store, MemoryPersist, ManualClock, Error};
     /// # use serde_json::json;
     /// # kv_core::block_on(async {
-    /// # let mut store = Store::open(MemoryPersist::new(), ManualClock::new(0)).await?;
+    /// # let mut store: Store<_, _> = Store::open(MemoryPersist::new(), ManualClock::new(0)).await?;
     /// // Move a token from one queue to another, or not at all.
     /// store.transaction(|tx| {
     ///     tx.delete("queue:a");
@@ -236,70 +436,26 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
     where
         E: From<Error<P::Error>>,
     {
-        let mut tx = Transaction::new(&self.map, &self.limits, self.clock.now());
-        let result = f(&mut tx)?;
-        if tx.is_empty() {
+        let (result, prepared) = match self.decide(None, f)? {
+            Ok(decided) => decided,
+            Err(rejected) => return Err(Error::Rejected(rejected).into()),
+        };
+        if prepared.is_empty() {
             return Ok(result);
         }
-        let (clear, staged) = (tx.clear, tx.staged);
-        let sorted = Sorted::new(staged.len(), staged.iter().map(|(k, v)| (k.as_str(), v)));
         let commit = Commit {
-            clear,
-            staged: &sorted,
+            prepared: &prepared,
             base: &self.map,
         };
-        let entries = commit.len_after();
-        if entries > self.map.len() {
-            self.limits
-                .check_entries(entries)
-                .map_err(|e| Error::Rejected(e.into()))?;
-        }
         self.persist.commit(&commit).await.map_err(Error::Storage)?;
-        if clear {
-            self.map.clear();
-        }
-        for (key, value) in staged {
-            match value {
-                Some((value, _)) => self.map.insert(key, value),
-                None => self.map.remove(&key),
-            };
-        }
+        self.apply(prepared);
         Ok(result)
-    }
-
-    /// Mirrors a commit that another writer made to the same storage (another tab, another
-    /// worker), so that memory equals storage again. Writes nothing.
-    ///
-    /// Every value is decoded before any is applied: if one does not decode, nothing changes.
-    pub fn observe<'c>(
-        &mut self,
-        clear: bool,
-        changes: impl IntoIterator<Item = Change<'c>>,
-    ) -> Result<(), Corrupt> {
-        let mut decoded = alloc::vec::Vec::new();
-        for change in changes {
-            decoded.push(match change {
-                Change::Put { key, value } => (key, Some(V::decode(Some(key), value)?)),
-                Change::Delete { key } => (key, None),
-            });
-        }
-        if clear {
-            self.map.clear();
-        }
-        for (key, value) in decoded {
-            match value {
-                Some(value) => self.map.insert(key.into(), value),
-                None => self.map.remove(key),
-            };
-        }
-        Ok(())
     }
 
     /// Reads everything from storage again, replacing memory; on error memory is unchanged.
     pub async fn reload(&mut self) -> Result<(), Error<P::Error>> {
         let stored = self.persist.load().await.map_err(Error::Storage)?;
-        self.map = decode(stored)?;
-        Ok(())
+        Ok(self.replace_all(stored)?)
     }
 }
 
@@ -335,7 +491,118 @@ mod tests {
 
     use serde_json::json;
 
-    use crate::{ManualClock, MemoryPersist, Store, block_on};
+    use crate::{
+        Change, Limit, Limits, ManualClock, MemoryPersist, Pending, Rejected, Store, Stored,
+        block_on,
+    };
+
+    type Detached = Store<(), ManualClock>;
+
+    fn detached(json: &str) -> Detached {
+        Store::from_stored(
+            Stored::Snapshot(json.as_bytes().to_vec()),
+            ManualClock::new(5),
+            Limits::DEFAULT.max_entries(3),
+        )
+        .expect("the test's snapshot decodes")
+    }
+
+    #[test]
+    fn prepare_records_the_keys_an_answer_depends_on_with_what_it_saw() {
+        let store = detached(r#"{"a":1,"b":[2]}"#);
+        let (_, blind) = store
+            .prepare(|tx| {
+                tx.set("a", 7)?;
+                tx.set("fresh", 8)?;
+                Ok::<_, Rejected>(())
+            })
+            .expect("a blind write is within the limits");
+        assert_eq!(blind.reads().count(), 0);
+
+        let (answer, prepared) = store
+            .prepare(|tx| {
+                let claimed = tx.set_if_absent("new", true)?;
+                let existed = tx.delete("b");
+                let seen = tx.get("a").cloned();
+                tx.set("a", 2)?;
+                // Reads of what the transaction itself wrote depend on nothing stored.
+                assert_eq!(tx.get("a"), Some(&json!(2)));
+                assert!(tx.contains("new"));
+                Ok::<_, Rejected>((claimed, existed, seen))
+            })
+            .expect("within the limits");
+        assert_eq!(answer, (true, true, Some(json!(1))));
+        assert_eq!(
+            prepared.reads().collect::<Vec<_>>(),
+            [
+                ("a", Some(&b"1"[..])),
+                ("b", Some(&b"[2]"[..])),
+                ("new", None)
+            ]
+        );
+        assert_eq!(
+            prepared.changes().collect::<Vec<_>>(),
+            [
+                Change::Put {
+                    key: "a",
+                    value: b"2"
+                },
+                Change::Delete { key: "b" },
+                Change::Put {
+                    key: "new",
+                    value: b"true"
+                },
+            ]
+        );
+        assert_eq!(prepared.len_after(), 2);
+        // Nothing changed until it is applied.
+        assert_eq!(store.get("a"), Some(&json!(1)));
+        let mut store = store;
+        store.apply(prepared);
+        assert_eq!(store.snapshot(), b"{\"a\":2,\"new\":true}\n");
+    }
+
+    #[test]
+    fn refresh_reports_whether_memory_was_behind_and_applies_nothing_on_corrupt_records() {
+        let mut store = detached(r#"{"a":1,"b":2}"#);
+        let same = store.refresh([("a", Some(&b"1"[..])), ("z", None)]);
+        assert_eq!(same, Ok(false));
+        let behind = store.refresh([("a", Some(&b"3"[..])), ("b", None), ("c", Some(&b"4"[..]))]);
+        assert_eq!(behind, Ok(true));
+        assert_eq!(store.snapshot(), b"{\"a\":3,\"c\":4}\n");
+        let corrupt = store.refresh([("a", Some(&b"5"[..])), ("c", Some(&b"{"[..]))]);
+        assert!(corrupt.is_err());
+        assert_eq!(store.snapshot(), b"{\"a\":3,\"c\":4}\n");
+    }
+
+    #[test]
+    fn calls_prepared_after_pending_ones_see_them_and_count_them() {
+        let mut store = detached(r#"{"a":1}"#);
+        let mut pending = Pending::new();
+        let claim = |tx: &mut crate::Transaction<'_>| tx.set_if_absent("x", 1);
+        let (first, p1) = store.prepare_after(&pending, claim).expect("within limits");
+        pending.push(&p1);
+        let (second, p2) = store.prepare_after(&pending, claim).expect("within limits");
+        pending.push(&p2);
+        assert_eq!((first, second), (true, false));
+        assert!(p2.is_empty());
+        let (_, p3) = store
+            .prepare_after(&pending, |tx| tx.set("y", 2))
+            .expect("three keys fit");
+        pending.push(&p3);
+        let over = store.prepare_after(&pending, |tx| tx.set("z", 3));
+        assert!(matches!(
+            over,
+            Err(Rejected::Limit(e)) if e.limit == Limit::Entries
+        ));
+        // Memory is as storage holds it until each is applied, in order.
+        assert_eq!(store.len(), 1);
+        for prepared in [p1, p2, p3] {
+            store.apply(prepared);
+        }
+        pending.clear();
+        assert_eq!(store.snapshot(), b"{\"a\":1,\"x\":1,\"y\":2}\n");
+    }
 
     #[test]
     fn sorted_keys_and_the_snapshot_are_in_ascending_byte_order() {

@@ -249,7 +249,7 @@ pub async fn a_transaction_sees_its_own_writes_and_commits_them_together<
             assert_eq!(tx.get("queue:b"), token.as_ref());
             tx.clear();
             assert!(!tx.contains("stale"));
-            tx.set("queue:b", v!(["t"]))?;
+            tx.set("queue:b", V::from_json(json!(["t"])))?;
             Ok::<_, Error<<H::Persist as Persist>::Error>>(token.is_some())
         })
         .await;
@@ -263,7 +263,7 @@ pub async fn a_failed_transaction_writes_nothing<H: Harness, V: TestValue>(h: &m
     ok!(store.set("kept", v!(1)).await);
     let result = store
         .transaction(|tx| {
-            tx.set("new", v!(2))?;
+            tx.set("new", V::from_json(json!(2)))?;
             tx.delete("kept");
             Err(Abort::ChangedMyMind)
         })
@@ -375,7 +375,7 @@ pub async fn the_entry_limit_stops_new_keys_but_not_overwrites<H: Harness, V: Te
     ok!(store
         .transaction(|tx| {
             tx.delete("b");
-            tx.set("c", v!(3))?;
+            tx.set("c", V::from_json(json!(3)))?;
             Ok::<_, Error<<H::Persist as Persist>::Error>>(())
         })
         .await);
