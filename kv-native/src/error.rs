@@ -48,23 +48,6 @@ impl Error {
             Self::Rejected(_) | Self::Value { .. } | Self::Incomplete => None,
         }
     }
-
-    pub(crate) fn from_core(error: kv_core::Error<FileError>, path: &Path) -> Self {
-        match error {
-            kv_core::Error::Storage(e) => Self::Io(e),
-            kv_core::Error::Corrupt(source) => Self::Corrupt {
-                path: path.to_path_buf(),
-                source,
-            },
-            kv_core::Error::Rejected(r) => Self::Rejected(r),
-            // The core's error is non-exhaustive; a new variant reads as a failed write.
-            other => Self::Io(FileError::new(
-                Op::Write,
-                path,
-                io::Error::other(other.to_string()),
-            )),
-        }
-    }
 }
 
 impl fmt::Display for Error {
@@ -126,6 +109,15 @@ impl FileError {
             path: path.into(),
             source,
         }
+    }
+
+    /// The same failure, for another call of the group it failed.
+    pub(crate) fn duplicate(&self) -> Self {
+        Self::new(
+            self.op,
+            self.path.clone(),
+            io::Error::new(self.source.kind(), self.source.to_string()),
+        )
     }
 
     pub(crate) fn into_io(self) -> io::Error {

@@ -37,6 +37,7 @@ mod error;
 #[doc(hidden)]
 pub mod fault;
 mod file;
+mod group;
 mod journal;
 mod kv;
 mod lock;

@@ -28,8 +28,8 @@ fn files(path: &Path) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
     (fs::read(path).ok(), fs::read(journal_of(path)).ok())
 }
 
-/// Opens a store made of `file` and `journal` in a directory of its own.
-fn open_copy(file: Option<&[u8]>, journal: Option<&[u8]>) -> (TempDir, Result<Kv, Error>) {
+/// A store made of `file` and `journal`, in a directory of its own.
+fn copy(file: Option<&[u8]>, journal: Option<&[u8]>) -> (TempDir, PathBuf) {
     let (dir, path) = store();
     if let Some(file) = file {
         fs::write(&path, file).unwrap();
@@ -37,6 +37,12 @@ fn open_copy(file: Option<&[u8]>, journal: Option<&[u8]>) -> (TempDir, Result<Kv
     if let Some(journal) = journal {
         fs::write(journal_of(&path), journal).unwrap();
     }
+    (dir, path)
+}
+
+/// Opens a store made of `file` and `journal` in a directory of its own.
+fn open_copy(file: Option<&[u8]>, journal: Option<&[u8]>) -> (TempDir, Result<Kv, Error>) {
+    let (dir, path) = copy(file, journal);
     let kv = Kv::open(&path);
     (dir, kv)
 }
@@ -82,11 +88,18 @@ fn every_commit_appends_one_checksummed_text_line_to_the_journal() {
     let (_dir, path) = store();
     let (kv, _) = three_records(&path);
     let (file, journal) = files(&path);
-    assert_eq!(file, None, "no compaction yet: the file is written when the store closes");
+    assert_eq!(
+        file, None,
+        "no compaction yet: the file is written when the store closes"
+    );
     let journal = String::from_utf8(journal.unwrap()).unwrap();
     let lines: Vec<&str> = journal.lines().collect();
     assert_eq!(lines.len(), 4, "a header and three records: {journal}");
-    assert!(lines[0].ends_with(" {\"kv-journal\":1,\"extends\":null}"), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with(" {\"kv-journal\":1,\"extends\":null}"),
+        "{}",
+        lines[0]
+    );
     assert!(lines[1].ends_with(" [[\"set\",\"a\",1]]"), "{}", lines[1]);
     assert!(
         lines[2].ends_with(" [[\"set\",\"b\",2],[\"set\",\"c\",\"three\\nlines\"]]"),
@@ -101,7 +114,10 @@ fn every_commit_appends_one_checksummed_text_line_to_the_journal() {
     for line in &lines {
         let (crc, body) = line.split_once(' ').unwrap();
         assert_eq!(crc.len(), 8);
-        assert_eq!(u32::from_str_radix(crc, 16).unwrap(), crc32(body.as_bytes()));
+        assert_eq!(
+            u32::from_str_radix(crc, 16).unwrap(),
+            crc32(body.as_bytes())
+        );
     }
     assert_eq!(storage(&path), kv.get_all());
 }
@@ -112,7 +128,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &byte in bytes {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -180,26 +200,38 @@ fn a_flipped_byte_mid_journal_is_corrupt_naming_the_journal_and_offset_and_chang
     let (file, journal) = files(&path);
     let journal = journal.unwrap();
     let lines: Vec<usize> = std::iter::once(0)
-        .chain(journal.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1))
+        .chain(
+            journal
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
         .collect();
     // The second record (line 3) runs from lines[2] to lines[3].
     let (start, end) = (lines[2], lines[3]);
     for at in start..end {
         let mut damaged = journal.clone();
         damaged[at] ^= 0x01;
-        let (dir, _) = open_copy(file.as_deref(), Some(&damaged));
-        let copy = dir.path().join("kv.json");
+        let (_dir, copy) = copy(file.as_deref(), Some(&damaged));
         for attempt in ["first", "second"] {
             match Kv::open(&copy) {
                 Err(e @ Error::Corrupt { .. }) => {
                     assert_eq!(e.path(), Some(journal_of(&copy).as_path()), "{e}");
                     let message = e.to_string();
-                    assert!(message.contains(&format!("byte offset {start}")), "{message}");
+                    assert!(
+                        message.contains(&format!("byte offset {start}")),
+                        "{message}"
+                    );
                     assert!(message.contains("line 3"), "{message}");
                 }
                 other => panic!("flip at {at}, {attempt} open: expected Corrupt, got {other:?}"),
             }
-            assert_eq!(files(&copy), (file.clone(), Some(damaged.clone())), "flip at {at}");
+            assert_eq!(
+                files(&copy),
+                (file.clone(), Some(damaged.clone())),
+                "flip at {at}"
+            );
         }
     }
 }
@@ -220,7 +252,11 @@ fn a_journal_whose_header_names_another_file_was_compacted_already_and_is_ignore
     assert_eq!(opened.get_all(), kv.get_all());
     opened.set("f", 6).unwrap();
     let copy = dir.path().join("kv.json");
-    assert_eq!(storage(&copy), opened.get_all(), "the stale journal was reset first");
+    assert_eq!(
+        storage(&copy),
+        opened.get_all(),
+        "the stale journal was reset first"
+    );
 }
 
 /// A store whose writes fail at `step` while `armed` is set, compacting after every commit
@@ -230,7 +266,10 @@ fn faulty(path: &Path, step: Step, compact_always: bool) -> (Kv, Arc<AtomicBool>
     let switch = Arc::clone(&armed);
     let mut options = Kv::options().fault_hook(move |at| {
         if at == step && switch.swap(false, Ordering::SeqCst) {
-            Err(io::Error::new(io::ErrorKind::StorageFull, "injected: disk full"))
+            Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "injected: disk full",
+            ))
         } else {
             Ok(())
         }
@@ -252,7 +291,10 @@ fn names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_failed_append_or_journal_sync_fails_the_write_and_leaves_the_journal_byte_identical() {
-    for (step, op) in [(Step::Append, Op::Append), (Step::SyncJournal, Op::SyncJournal)] {
+    for (step, op) in [
+        (Step::Append, Op::Append),
+        (Step::SyncJournal, Op::SyncJournal),
+    ] {
         let (dir, path) = store();
         let (kv, armed) = faulty(&path, step, false);
         kv.set_many([("a", 1), ("b", 2)]).unwrap();
@@ -268,9 +310,17 @@ fn a_failed_append_or_journal_sync_fails_the_write_and_leaves_the_journal_byte_i
         assert_eq!(files(&path), before, "{step:?}: storage changed");
         assert_eq!(kv.get_all(), storage(&path), "{step:?}: memory");
         kv.set("c", 3).unwrap();
-        assert_eq!(kv.get_all(), map(json!({"a": 1, "b": 2, "c": 3})), "{step:?}");
+        assert_eq!(
+            kv.get_all(),
+            map(json!({"a": 1, "b": 2, "c": 3})),
+            "{step:?}"
+        );
         assert_eq!(storage(&path), kv.get_all(), "{step:?}: after the fault");
-        assert_eq!(names(dir.path()), ["kv.json.journal", "kv.json.lock"], "{step:?}");
+        assert_eq!(
+            names(dir.path()),
+            ["kv.json.journal", "kv.json.lock"],
+            "{step:?}"
+        );
     }
 }
 
@@ -291,7 +341,11 @@ fn a_failed_compaction_step_keeps_the_write_in_the_journal_and_memory_equal_to_s
         // The commit is durable in the journal before the compaction after it fails.
         kv.set("b", 2).unwrap();
         assert_eq!(kv.get_all(), map(json!({"a": 1, "b": 2})), "{step:?}");
-        assert_eq!(storage(&path), kv.get_all(), "{step:?}: memory equals storage");
+        assert_eq!(
+            storage(&path),
+            kv.get_all(),
+            "{step:?}: memory equals storage"
+        );
         assert_eq!(
             names(dir.path()),
             ["kv.json", "kv.json.journal", "kv.json.lock"],
@@ -350,7 +404,11 @@ fn closing_a_store_compacts_its_journal_into_the_file() {
     drop(kv);
     let (file, journal) = files(&path);
     let file: Value = serde_json::from_slice(&file.unwrap()).unwrap();
-    assert_eq!(file, Value::Object(state), "the file is the plain JSON object");
+    assert_eq!(
+        file,
+        Value::Object(state),
+        "the file is the plain JSON object"
+    );
     let journal = String::from_utf8(journal.unwrap()).unwrap();
     assert_eq!(journal.lines().count(), 1, "only a header: {journal}");
 }
@@ -362,16 +420,23 @@ fn opening_without_the_journal_folds_a_journal_into_the_file_at_once() {
     let (file, journal) = files(&path);
     let state = kv.get_all();
     drop(kv);
-    let (dir, _) = open_copy(file.as_deref(), journal.as_deref());
-    let copy = dir.path().join("kv.json");
+    let (_dir, copy) = copy(file.as_deref(), journal.as_deref());
     let kv = Kv::options().journal(false).open(&copy).unwrap();
     assert_eq!(kv.get_all(), state);
     let on_disk: Value = serde_json::from_slice(&fs::read(&copy).unwrap()).unwrap();
-    assert_eq!(on_disk, Value::Object(state.clone()), "the file holds everything");
+    assert_eq!(
+        on_disk,
+        Value::Object(state.clone()),
+        "the file holds everything"
+    );
     assert!(!journal_of(&copy).exists(), "the journal is gone");
     kv.set("z", 0).unwrap();
     let on_disk: Value = serde_json::from_slice(&fs::read(&copy).unwrap()).unwrap();
-    assert_eq!(on_disk, Value::Object(kv.get_all()), "every write rewrites the file");
+    assert_eq!(
+        on_disk,
+        Value::Object(kv.get_all()),
+        "every write rewrites the file"
+    );
 }
 
 #[cfg(unix)]
@@ -381,7 +446,11 @@ fn the_journal_is_readable_by_its_owner_alone() {
     let (_dir, path) = store();
     let kv = Kv::open(&path).unwrap();
     kv.set("secret", "token").unwrap();
-    let mode = fs::metadata(journal_of(&path)).unwrap().permissions().mode() & 0o7777;
+    let mode = fs::metadata(journal_of(&path))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
     assert_eq!(mode, 0o600);
     drop(kv);
     let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o7777;

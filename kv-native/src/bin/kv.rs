@@ -24,7 +24,8 @@ COMMANDS:
     list                  Print the whole store as a JSON object
     clear                 Remove every key
     import FILE|-         Merge a JSON object from FILE (or stdin) in one write
-    export                Print the store file exactly as it is stored
+    export                Print the whole store as its file holds it once compacted
+    compact               Fold the journal into the store file
 
 OPTIONS:
     -f, --file PATH       The store file. Default: $KV_FILE, else ./kv.json
@@ -79,6 +80,7 @@ enum Command {
     Clear,
     Import { source: String },
     Export,
+    Compact,
 }
 
 #[derive(Debug)]
@@ -233,6 +235,10 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
             arity(0, 0, "export")?;
             Command::Export
         }
+        "compact" => {
+            arity(0, 0, "compact")?;
+            Command::Compact
+        }
         other => return Err(Failure::usage(format!("unknown command {other:?}"))),
     };
     Ok(Parsed::Run { file, command })
@@ -274,7 +280,8 @@ fn run(file: PathBuf, command: Command) -> Result<bool, Failure> {
             kv.set_many(entries)?;
             Ok(true)
         }
-        Command::Export => export(&kv).map(|()| true),
+        Command::Export => write_stdout(&kv.export()).map(|()| true),
+        Command::Compact => kv.compact().map(|()| true).map_err(Failure::from),
     }
 }
 
@@ -294,21 +301,6 @@ fn read_object(source: &str) -> Result<kv_native::Map<String, Value>, Failure> {
         ))),
         Err(e) => Err(Failure::usage(format!("{source} is not valid JSON: {e}"))),
     }
-}
-
-/// Prints the store file's bytes as they are (`{}` for a store never written).
-fn export(kv: &Kv) -> Result<(), Failure> {
-    let bytes = match std::fs::read(kv.path()) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => b"{}\n".to_vec(),
-        Err(e) => {
-            return Err(Failure::io(format!(
-                "could not read {}: {e}",
-                kv.path().display()
-            )));
-        }
-    };
-    write_stdout(&bytes)
 }
 
 fn print_json(value: &Value, pretty: bool) -> Result<(), Failure> {
