@@ -7,7 +7,18 @@ use crate::{Result, setup};
 
 pub(crate) fn run() -> Result {
     setup::run()?;
-    Cmd::new("cargo", &["bench", "-p", "kv-native", "--bench", "durable"]).run()?;
+    Cmd::new(
+        "cargo",
+        &[
+            "bench",
+            "-p",
+            "kv-native",
+            "--all-features",
+            "--bench",
+            "durable",
+        ],
+    )
+    .run()?;
     crate::demo::build_package()?;
     Cmd::new("node", &["www/bench/run.mjs"]).run()?;
     println!("\nfigures: target/bench-native.json, target/bench-browser.json");
