@@ -36,7 +36,7 @@ type RustbreakDb = PathDatabase<HashMap<String, Value>, Ron>;
 /// set. At 1,000 keys enough that kv-native's journal is compacted twice among them.
 fn sets_for(size: usize) -> usize {
     match size {
-        ..=1_000 => 3_000,
+        ..=1_000 => 2_000,
         ..=100_000 => 25,
         _ => 12,
     }
@@ -75,6 +75,7 @@ fn prepare(dir: &Path, size: usize) {
         .open(file_of(dir, "kv-native", size))
         .unwrap();
     kv.set_many(entries(size)).unwrap();
+    kv.compact().unwrap();
     fs::copy(kv.path(), file_of(dir, "floor", size)).unwrap();
 
     let path = file_of(dir, "pickledb", size);
@@ -396,8 +397,8 @@ impl Contender for Floor {
 
 /// Durable-set latencies of the four contenders in `CONTENDERS` order, measured in turns (one
 /// set each, the starting contender rotating), so that all of them meet the same disk: another
-/// process's writeback slows every contender alike instead of whichever ran at that moment.
-/// Then the time of one explicit compaction of kv-native's store.
+/// process's writeback slows every contender alike instead of whichever ran at that moment,
+/// and `sync` before each set, so that none pays for another's unsynced writes. Then the time of one explicit compaction of kv-native's store.
 fn interleaved_sets(dir: &Path, size: usize) -> (Vec<(f64, f64, f64)>, f64) {
     let mut kv = <Kv as Contender>::load(&file_of(dir, "kv-native", size));
     let mut pickle = <PickleDb as Contender>::load(&file_of(dir, "pickledb", size));
@@ -410,6 +411,9 @@ fn interleaved_sets(dir: &Path, size: usize) -> (Vec<(f64, f64, f64)>, f64) {
         for turn in 0..CONTENDERS.len() {
             let which = (i + turn) % CONTENDERS.len();
             let value = json!(1_800_000_000 + i as u64);
+            // Outside the timing: no contender's set pays for another's unsynced writes
+            // (ext4 flushes them with the next fsync).
+            Command::new("sync").status().unwrap();
             let start = Instant::now();
             match which {
                 0 => kv.durable_set(&key, value),

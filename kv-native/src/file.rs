@@ -17,7 +17,8 @@ use crate::options::Options;
 /// `fdatasync`s it; when the journal has outgrown the file, the commit's
 /// [`snapshot`](Commit::snapshot) then replaces the file durably (temporary file, `fsync`,
 /// rename, `fsync` of the directory) and the journal starts afresh. It holds the store's lock
-/// from [`open`](Self::open) until it is dropped.
+/// from [`open`](Self::open) until it is dropped. Unlike [`Kv`](crate::Kv), it does not compact
+/// when dropped (it does not hold the state), and it writes one commit per sync.
 pub struct FilePersist {
     disk: Disk,
     /// What opening read, handed to the first `load`.

@@ -224,10 +224,10 @@ impl Group {
         self.state()
     }
 
-    /// Folds the journal into the file now.
+    /// Folds the journal into the file now; with nothing in it to fold, does nothing.
     pub(crate) fn compact(&self) -> Result<(), FileError> {
         let mut disk = self.disk();
-        if !disk.journaled() && !disk.has_records() {
+        if !disk.has_records() {
             return Ok(());
         }
         let snapshot = self.state().store.snapshot();

@@ -12,11 +12,14 @@
 //! 77e2c4a0 [["clear"],["set","a",1]]
 //! ```
 
+use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use kv_core::{Change, Corrupt, Replay, Stored};
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, FileError, Op};
@@ -264,29 +267,91 @@ fn checked(line: &[u8]) -> Option<&[u8]> {
 
 /// Appends the operations of one record's body to `out`.
 fn read_ops(body: &[u8], out: &mut Vec<Replay>) -> Result<(), String> {
-    let ops: Vec<Vec<&RawValue>> =
-        serde_json::from_slice(body).map_err(|e| format!("not an array of operations: {e}"))?;
-    for op in ops {
-        let string = |raw: &RawValue| {
-            serde_json::from_str::<String>(raw.get()).map_err(|e| format!("not a string: {e}"))
-        };
-        out.push(
-            match (op.first().map(|o| o.get()), op.get(1..).unwrap_or(&[])) {
-                (Some("\"clear\""), []) => Replay::Clear,
-                (Some("\"set\""), [key, value]) => Replay::Put {
-                    key: string(key)?,
-                    value: value.get().as_bytes().to_vec(),
-                },
-                (Some("\"set-text\""), [key, text]) => Replay::Put {
-                    key: string(key)?,
-                    value: string(text)?.into_bytes(),
-                },
-                (Some("\"delete\""), [key]) => Replay::Delete { key: string(key)? },
-                _ => return Err("an operation this version does not know".to_owned()),
-            },
-        );
+    let mut de = serde_json::Deserializer::from_slice(body);
+    Ops(out)
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| format!("not an array of operations this version knows: {e}"))
+}
+
+/// A record's body, read straight into [`Replay`]s (one pass, no intermediate values: a
+/// journal of a million records replays at open).
+struct Ops<'o>(&'o mut Vec<Replay>);
+
+impl<'de> DeserializeSeed<'de> for Ops<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
     }
-    Ok(())
+}
+
+impl<'de> Visitor<'de> for Ops<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of operations")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut ops: A) -> Result<(), A::Error> {
+        while let Some(op) = ops.next_element::<Operation>()? {
+            self.0.push(op.0);
+        }
+        Ok(())
+    }
+}
+
+/// One operation: `["set", KEY, VALUE]`, `["set-text", KEY, TEXT]`, `["delete", KEY]` or
+/// `["clear"]`.
+struct Operation(Replay);
+
+impl<'de> Deserialize<'de> for Operation {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_seq(OpVisitor)
+    }
+}
+
+struct OpVisitor;
+
+impl<'de> Visitor<'de> for OpVisitor {
+    type Value = Operation;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an operation: [\"set\", key, value], [\"delete\", key] or [\"clear\"]")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Operation, A::Error> {
+        let missing = || A::Error::custom("an operation is missing a part");
+        let tag: &str = seq.next_element()?.ok_or_else(missing)?;
+        let replay = match tag {
+            "clear" => Replay::Clear,
+            "set" | "set-text" | "delete" => {
+                let key: String = seq.next_element()?.ok_or_else(missing)?;
+                match tag {
+                    "set" => {
+                        let value: &RawValue = seq.next_element()?.ok_or_else(missing)?;
+                        Replay::Put {
+                            key,
+                            value: value.get().as_bytes().to_vec(),
+                        }
+                    }
+                    "set-text" => {
+                        let text: String = seq.next_element()?.ok_or_else(missing)?;
+                        Replay::Put {
+                            key,
+                            value: text.into_bytes(),
+                        }
+                    }
+                    _ => Replay::Delete { key },
+                }
+            }
+            other => return Err(A::Error::custom(format!("unknown operation {other:?}"))),
+        };
+        if seq.next_element::<IgnoredAny>()?.is_some() {
+            return Err(A::Error::custom("an operation has too many parts"));
+        }
+        Ok(Operation(replay))
+    }
 }
 
 /// What reading the store file and its journal found.
