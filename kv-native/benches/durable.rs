@@ -35,10 +35,12 @@ type RustbreakDb = PathDatabase<HashMap<String, Value>, Ron>;
 /// Durable sets per run: fewer on the large stores, where the others rewrite megabytes per
 /// set. At 1,000 keys enough that kv-native's journal is compacted twice among them.
 fn sets_for(size: usize) -> usize {
-    match size {
-        ..=1_000 => 2_000,
-        ..=100_000 => 25,
-        _ => 12,
+    if size <= 1_000 {
+        2_000
+    } else if size <= 100_000 {
+        25
+    } else {
+        12
     }
 }
 

@@ -456,6 +456,7 @@ fn read_file(path: &Path) -> Result<Option<Vec<u8>>, FileError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
