@@ -44,6 +44,9 @@ fn sets_for(size: usize) -> usize {
     }
 }
 
+/// kv-native's durable sets measured alone, back to back, at each size.
+const SETS_ALONE: usize = 300;
+
 /// Durable sets per thread or task in the concurrency runs, and how many share the store.
 const CONCURRENT_SETS: usize = 400;
 const WRITERS: usize = 8;
@@ -121,7 +124,8 @@ fn parent() {
             let result: Value = serde_json::from_slice(&out.stdout).unwrap();
             results.push(result);
         }
-        let (latencies, compaction_ms) = interleaved_sets(dir.path(), size);
+        let (mut latencies, compaction_ms) = interleaved_sets(dir.path(), size);
+        let (alone_p50, alone_p99, alone_max) = latencies.pop().unwrap();
         for (result, (p50, p99, max)) in results.iter_mut().rev().take(4).rev().zip(latencies) {
             result["set_ms_p50"] = json!(p50);
             result["set_ms_p99"] = json!(p99);
@@ -129,6 +133,7 @@ fn parent() {
         }
         let kv = results.iter_mut().rev().nth(3).unwrap();
         kv["compaction_ms"] = json!(compaction_ms);
+        kv["alone_set_ms"] = json!({"p50": alone_p50, "p99": alone_p99, "max": alone_max});
         for contender in CONTENDERS {
             let _ = fs::remove_file(file_of(dir.path(), contender, size));
         }
@@ -244,6 +249,29 @@ fn print_extra(results: &[Value], concurrency: &Value, replay: &Value) {
         replay["records"],
         replay["open_ms"].as_f64().unwrap(),
         replay["records_per_second"].as_f64().unwrap() / 1e6
+    );
+    println!(
+        "kv-native durable sets alone, {SETS_ALONE} back to back (p50 / p99 / max ms): {}",
+        [&kv1, &kv100, &kv1m]
+            .iter()
+            .map(|r| {
+                let a = &r["alone_set_ms"];
+                format!(
+                    "{:.3} / {:.3} / {:.3} at {} keys",
+                    a["p50"].as_f64().unwrap(),
+                    a["p99"].as_f64().unwrap(),
+                    a["max"].as_f64().unwrap(),
+                    r["keys"]
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let alone = |r: &Value| r["alone_set_ms"]["p50"].as_f64().unwrap();
+    println!(
+        "  alone: p50 at 100,000 keys {:.2}x and at 1,000,000 keys {:.2}x its 1,000-key cost",
+        alone(&kv100) / alone(&kv1),
+        alone(&kv1m) / alone(&kv1)
     );
     println!("\ntargets:");
     println!(
@@ -429,6 +457,17 @@ fn interleaved_sets(dir: &Path, size: usize) -> (Vec<(f64, f64, f64)>, f64) {
     let start = Instant::now();
     kv.compact().unwrap();
     let compaction_ms = start.elapsed().as_secs_f64() * 1e3;
+    drop((pickle, rust, floor));
+    // kv-native alone, back to back: its own cost at this size, with no other contender's
+    // writes on the disk.
+    let alone: Vec<Duration> = (0..SETS_ALONE)
+        .map(|i| {
+            let start = Instant::now();
+            kv.durable_set(&key(i * 17 % size), json!(1_900_000_000 + i as u64));
+            start.elapsed()
+        })
+        .collect();
+    times.push(alone);
     (times.into_iter().map(percentiles).collect(), compaction_ms)
 }
 
