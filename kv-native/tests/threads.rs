@@ -45,7 +45,7 @@ fn scratch_dir() -> tempfile::TempDir {
 /// What one thread expects its own keys to hold, and what it did to the shared ones.
 struct Outcome {
     own: BTreeMap<String, Value>,
-    /// Calls that wrote something.
+    /// Calls that always write (sets and updates): each needs a sync, unless it shares one.
     writes: u64,
     increments: u64,
     first_sightings: u64,
@@ -62,6 +62,7 @@ fn worker(kv: &Kv, id: usize) -> Outcome {
                 let value = json!([id, op]);
                 kv.set(key.as_str(), value.clone()).unwrap();
                 own.insert(key, value);
+                writes += 1;
             }
             2 => {
                 assert_eq!(kv.delete(&key).unwrap(), own.remove(&key).is_some());
@@ -76,6 +77,7 @@ fn worker(kv: &Kv, id: usize) -> Outcome {
                     |v: Option<&Value>| Some(json!(v.and_then(Value::as_u64).unwrap_or(0) + 1));
                 kv.update("shared:counter", bump).unwrap();
                 increments += 1;
+                writes += 1;
             }
             5 => {
                 let seen = format!("seen:{}", rng.below(SHARED_IDS));
@@ -83,12 +85,8 @@ fn worker(kv: &Kv, id: usize) -> Outcome {
                     first_sightings += 1;
                 }
             }
-            _ => {
-                assert_eq!(kv.get(&key).as_ref(), own.get(&key), "read your own write");
-                continue;
-            }
+            _ => assert_eq!(kv.get(&key).as_ref(), own.get(&key), "read your own write"),
         }
-        writes += 1;
     }
     Outcome {
         own,
