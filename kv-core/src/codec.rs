@@ -11,6 +11,7 @@ use smol_str::SmolStr;
 
 use crate::error::Corrupt;
 use crate::json::InvalidJson;
+use crate::persist::Replay;
 use crate::sorted::Sorted;
 use crate::transaction::Staged;
 use crate::value::Json;
@@ -110,6 +111,28 @@ pub(crate) fn decode_records<V: Json>(
     Ok(map)
 }
 
+/// Applies journaled `changes` over `map`, in order. A key in the reserved namespace, or a
+/// value that does not decode, is [`Corrupt`] naming the key.
+pub(crate) fn replay<V: Json>(
+    mut map: Entries<V>,
+    changes: Vec<Replay>,
+) -> Result<Entries<V>, Corrupt> {
+    for change in changes {
+        match change {
+            Replay::Clear => map.clear(),
+            Replay::Put { key, value } => {
+                reject_reserved(core::iter::once(key.as_str()))?;
+                let value = V::decode(Some(&key), &value)?;
+                map.insert(key.into(), value);
+            }
+            Replay::Delete { key } => {
+                map.remove(key.as_str());
+            }
+        }
+    }
+    Ok(map)
+}
+
 pub(crate) fn reject_reserved<'a>(mut keys: impl Iterator<Item = &'a str>) -> Result<(), Corrupt> {
     match keys.find(|k| k.starts_with(RESERVED_PREFIX)) {
         Some(key) => Err(Corrupt::new(
@@ -121,6 +144,17 @@ pub(crate) fn reject_reserved<'a>(mut keys: impl Iterator<Item = &'a str>) -> Re
 }
 
 impl Corrupt {
+    /// Stored data that does not decode at `line` and `column` (from 1) of a text an adapter
+    /// reads itself (kv-native's journal), for `reason`.
+    pub fn at(line: usize, column: usize, reason: impl Into<String>) -> Self {
+        Self {
+            key: None,
+            line,
+            column,
+            reason: reason.into(),
+        }
+    }
+
     fn new(key: Option<&str>, reason: &str) -> Self {
         Self {
             key: key.map(ToString::to_string),

@@ -62,7 +62,9 @@ pub use error::{Corrupt, Error, ErrorKind, Rejected};
 pub use json::{InvalidJson, InvalidJsonKind, JsonText};
 pub use limits::{Limit, LimitExceeded, Limits};
 pub use memory::MemoryPersist;
-pub use persist::{Change, Commit, Persist, Prepared, StorageError, StorageErrorKind, Stored};
+pub use persist::{
+    Change, Commit, Persist, Prepared, Replay, StorageError, StorageErrorKind, Stored,
+};
 pub use store::Store;
 pub use transaction::{Pending, Transaction};
 pub use value::Json;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use smol_str::SmolStr;
 
 use crate::codec::{self, Entries};
+use crate::error::Corrupt;
 use crate::transaction::Staged;
 use crate::value::Json;
 
@@ -59,6 +60,37 @@ pub enum Stored {
     Snapshot(Vec<u8>),
     /// One encoded value per key, as written from [`Commit::changes`].
     Records(Vec<(String, Vec<u8>)>),
+    /// A snapshot (`None`: none was written yet) and the changes committed after it, in the
+    /// order they were committed: what a journaling adapter keeps (kv-native's files).
+    Journaled {
+        /// The snapshot the changes apply over.
+        snapshot: Option<Vec<u8>>,
+        /// The changes, oldest first.
+        changes: Vec<Replay>,
+    },
+    /// What storage holds does not read, found by the adapter itself (a damaged journal):
+    /// opening fails with this, and nothing is written.
+    Corrupt(Corrupt),
+}
+
+/// One change read back from a journal, owned: what [`Stored::Journaled`] replays over its
+/// snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replay {
+    /// Every key is erased.
+    Clear,
+    /// The key now holds this encoded value.
+    Put {
+        /// The key.
+        key: String,
+        /// The value, encoded as in a snapshot.
+        value: Vec<u8>,
+    },
+    /// The key no longer exists.
+    Delete {
+        /// The key.
+        key: String,
+    },
 }
 
 /// One change to one key, its value already encoded.

@@ -474,6 +474,14 @@ fn decode<V: Json>(stored: Stored) -> Result<Entries<V>, Corrupt> {
         Stored::Nothing => Ok(Entries::new()),
         Stored::Snapshot(bytes) => codec::decode_snapshot(&bytes),
         Stored::Records(records) => codec::decode_records(records),
+        Stored::Journaled { snapshot, changes } => {
+            let base = match snapshot {
+                Some(bytes) => codec::decode_snapshot(&bytes)?,
+                None => Entries::new(),
+            };
+            codec::replay(base, changes)
+        }
+        Stored::Corrupt(corrupt) => Err(corrupt),
     }
 }
 

@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 use tokio::task::{JoinError, spawn_blocking};
 
 use crate::error::Error;
-use crate::kv::{FileStore, Kv, from_json, to_json};
+use crate::group::MemStore;
+use crate::kv::{Kv, all, from_json, to_json};
 use crate::options::Options;
 
 /// The calls of [`Kv`] as `async fn`, for tokio: file I/O runs on tokio's blocking pool, so a
@@ -106,7 +107,7 @@ impl AsyncKv {
 
     /// A copy of the whole store, keys in ascending order.
     pub async fn get_all(&self) -> Map<String, Value> {
-        self.read(|store| store.get_all()).await
+        self.read(all).await
     }
 
     /// Sets `key` to `value`, durably.
@@ -222,7 +223,7 @@ impl AsyncKv {
     /// blocking pool rather than on this worker thread.
     async fn read<T: Send + 'static>(
         &self,
-        f: impl Fn(&FileStore) -> T + Send + Sync + 'static,
+        f: impl Fn(&MemStore) -> T + Send + Sync + 'static,
     ) -> T {
         if let Some(answer) = self.kv.try_with_store(&f) {
             return answer;

@@ -128,6 +128,15 @@ impl FileError {
         }
     }
 
+    /// The same failure, for another call of the group it failed.
+    pub(crate) fn duplicate(&self) -> Self {
+        Self::new(
+            self.op,
+            self.path.clone(),
+            io::Error::new(self.source.kind(), self.source.to_string()),
+        )
+    }
+
     pub(crate) fn into_io(self) -> io::Error {
         self.source
     }
@@ -209,6 +218,16 @@ pub enum Op {
     Replace,
     /// Syncing the directory, which makes the rename durable.
     SyncDir,
+    /// Appending a record to the journal.
+    Append,
+    /// Syncing the journal after an append. When this fails the record is cut off again;
+    /// should even that fail and the process then crash, the unacknowledged record may be
+    /// found on the next open (as with [`Op::Restore`]).
+    SyncJournal,
+    /// Writing a fresh journal after the file was replaced (or removing it, without a
+    /// journal). The file then holds the whole state already; the stale journal is ignored
+    /// on open and reset before the next write.
+    ResetJournal,
     /// Putting the old contents back after [`Op::SyncDir`] failed. When this fails the store
     /// file may hold the new contents while memory holds the old; the next successful write
     /// makes them equal again.
@@ -229,6 +248,9 @@ impl Op {
             Self::Replace => "replace",
             Self::SyncDir => "sync the directory of",
             Self::Restore => "restore the previous contents of",
+            Self::Append => "append to",
+            Self::SyncJournal => "sync",
+            Self::ResetJournal => "reset",
         }
     }
 }

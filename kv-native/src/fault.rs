@@ -7,7 +7,8 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-/// One step of writing the store file, in the order they happen.
+/// One step of writing the store file or its journal. A replace of the file is `CreateTemp`,
+/// `Write`, `Sync`, `Rename`, `SyncDir`; a commit to the journal is `Append`, `SyncJournal`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Step {
@@ -21,6 +22,12 @@ pub enum Step {
     Rename,
     /// `fsync` of the directory, which makes the rename durable.
     SyncDir,
+    /// Appending a record to the journal.
+    Append,
+    /// `fdatasync` of the journal after an append.
+    SyncJournal,
+    /// Writing a fresh journal (after a compaction, or before the first append).
+    ResetJournal,
 }
 
 /// Called before each [`Step`]; an `Err` is reported as that step's failure.

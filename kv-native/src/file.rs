@@ -1,29 +1,28 @@
 use std::fmt;
-use std::fs::{self, File};
 use std::io;
 use std::path::Path;
 
-use kv_core::{Commit, Json, Persist, Stored};
+use kv_core::{Commit, Corrupt, Json, Persist, Stored};
 
+use crate::disk::Disk;
 use crate::error::{Error, FileError, Op};
-use crate::fault::Hook;
-use crate::lock;
+use crate::journal::{self, Record};
 use crate::options::Options;
-use crate::replace::{self, Target};
 
-/// The store as one JSON object in one file, replaced durably and atomically on every commit.
+/// The store as one JSON object in one file, with a journal beside it (`<file>.journal`) that
+/// every commit appends to and syncs; see [`Options::journal`] for rewriting the file instead.
 ///
-/// A snapshot adapter: [`load`](Persist::load) reads the whole file (no file is an empty
-/// store) and [`commit`](Persist::commit) writes [`Commit::snapshot`] through a temporary file,
-/// `fsync`, rename and an `fsync` of the directory. It holds the store's lock from
-/// [`open`](Self::open) until it is dropped.
+/// [`load`](Persist::load) reads the file and replays the journal over it (no file is an
+/// empty store). [`commit`](Persist::commit) appends one record of [`Commit::changes`] and
+/// `fdatasync`s it; when the journal has outgrown the file, the commit's
+/// [`snapshot`](Commit::snapshot) then replaces the file durably (temporary file, `fsync`,
+/// rename, `fsync` of the directory) and the journal starts afresh. It holds the store's lock
+/// from [`open`](Self::open) until it is dropped. Unlike [`Kv`](crate::Kv), it does not compact
+/// when dropped (it does not hold the state), and it writes one commit per sync.
 pub struct FilePersist {
-    target: Target,
-    /// Permission bits for the store file if it does not exist yet.
-    new_mode: u32,
-    hook: Option<Hook>,
-    /// Held, never read: the lock lasts as long as this file stays open.
-    _lock: File,
+    disk: Disk,
+    /// What opening read, handed to the first `load`.
+    loaded: Option<Stored>,
 }
 
 impl FilePersist {
@@ -33,77 +32,20 @@ impl FilePersist {
         Self::open_with(path.as_ref(), &Options::default())
     }
 
-    /// Creates the parent directories, takes the lock, and removes temporary files that a
-    /// crashed writer left. Reads nothing yet: the store does, through [`Persist::load`].
+    /// Creates the parent directories, takes the lock, removes temporary files that a
+    /// crashed writer left, and reads the file and its journal (a damaged journal is
+    /// [`Error::Corrupt`] here).
     pub(crate) fn open_with(path: &Path, options: &Options) -> Result<Self, Error> {
-        let target = resolve(path)?;
-        let lock = lock::acquire(&target.path, options.lock, options.mode)?;
-        target.remove_leftovers()?;
+        let (disk, stored) = Disk::open(path, options)?;
         Ok(Self {
-            target,
-            new_mode: options.mode,
-            hook: options.hook.clone(),
-            _lock: lock,
+            disk,
+            loaded: Some(stored_or_corrupt(stored)?),
         })
     }
 
     /// The store file, as an absolute path.
     pub fn path(&self) -> &Path {
-        &self.target.path
-    }
-}
-
-/// Makes `path` absolute, through symbolic links, so that a rename replaces the file the user
-/// meant rather than a link to it, and so that a later change of directory changes nothing.
-fn resolve(path: &Path) -> Result<Target, Error> {
-    let dir = parent_dir(path);
-    let name = crate::path::file_name(path)?;
-    create_dirs(dir)?;
-    let path = match fs::canonicalize(path) {
-        Ok(path) => path,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::canonicalize(dir)
-            .map_err(|e| FileError::new(Op::CreateDir, dir, e))?
-            .join(name),
-        Err(e) => return Err(FileError::new(Op::Read, path, e).into()),
-    };
-    match (path.parent(), path.file_name()) {
-        (Some(dir), Some(name)) => Ok(Target {
-            dir: dir.to_path_buf(),
-            name: name.to_os_string(),
-            path: path.clone(),
-        }),
-        _ => {
-            let e = io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file");
-            Err(FileError::new(Op::Read, path, e).into())
-        }
-    }
-}
-
-/// Creates `dir` and any missing parents, durably: each new directory's entry is synced in
-/// its parent, so a store written into it cannot vanish with it after a power loss.
-fn create_dirs(dir: &Path) -> Result<(), FileError> {
-    // A relative path's ancestors end in "", which is "." and exists: stop there, so that
-    // "." is synced once, as the parent of the first missing directory.
-    let missing: Vec<&Path> = dir
-        .ancestors()
-        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    fs::create_dir_all(dir).map_err(|e| FileError::new(Op::CreateDir, dir, e))?;
-    for created in missing.iter().rev() {
-        replace::sync_dir(parent_dir(created), None)
-            .map_err(|e| FileError::new(Op::CreateDir, *created, e))?;
-    }
-    Ok(())
-}
-
-/// The directory `path` is in: its parent, or "." for a bare file name.
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
+        self.disk.path()
     }
 }
 
@@ -111,23 +53,53 @@ impl Persist for FilePersist {
     type Error = FileError;
 
     async fn load(&mut self) -> Result<Stored, FileError> {
-        match fs::read(&self.target.path) {
-            Ok(bytes) => Ok(Stored::Snapshot(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Stored::Nothing),
-            Err(e) => Err(FileError::new(Op::Read, &self.target.path, e)),
+        if let Some(stored) = self.loaded.take() {
+            return Ok(stored);
         }
+        let stored = journal::read(self.disk.path(), true).map(|found| found.stored);
+        stored_or_corrupt(stored).map_err(|e| match e {
+            Error::Io(e) => e,
+            other => FileError::new(
+                Op::Read,
+                self.disk.path(),
+                io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
+            ),
+        })
     }
 
     async fn commit(&mut self, commit: &Commit<'_, impl Json>) -> Result<(), FileError> {
-        let bytes = commit.snapshot();
-        replace::replace(&self.target, &bytes, self.new_mode, self.hook.as_ref())
+        if !self.disk.journaled() {
+            return self.disk.replace_file(&commit.snapshot());
+        }
+        let mut record = Record::new();
+        record.push(commit.clears(), commit.changes());
+        self.disk.append(&record.finish())?;
+        if self.disk.should_compact() {
+            // The commit is durable already; a compaction that fails leaves the journal
+            // as it is, to be compacted by a later commit.
+            let _ = self.disk.replace_file(&commit.snapshot());
+        }
+        Ok(())
+    }
+}
+
+/// What was read, with a damaged journal as [`Stored::Corrupt`] (naming the journal), which
+/// the store's open reports as corrupt.
+pub(crate) fn stored_or_corrupt(stored: Result<Stored, Error>) -> Result<Stored, Error> {
+    match stored {
+        Err(Error::Corrupt { path, source }) => Ok(Stored::Corrupt(Corrupt::at(
+            source.line,
+            source.column,
+            format!("{}: {}", path.display(), source.reason),
+        ))),
+        other => other,
     }
 }
 
 impl fmt::Debug for FilePersist {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FilePersist")
-            .field("path", &self.target.path)
+            .field("path", &self.disk.path())
             .finish_non_exhaustive()
     }
 }

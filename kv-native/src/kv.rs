@@ -1,71 +1,55 @@
 use std::fmt;
-use std::path::{Path, PathBuf};
-#[cfg(feature = "tokio")]
-use std::sync::TryLockError;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::path::Path;
 
-use kv_core::{Limits, Map, NotReady, Store, Transaction, Value, block_on};
+use kv_core::{Limits, Map, Rejected, Transaction, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::clock::SystemClock;
-use crate::error::{Error, FileError};
-use crate::file::FilePersist;
+use crate::error::Error;
+use crate::group::{Group, MemStore};
 use crate::options::Options;
 
-pub(crate) type FileStore = Store<FilePersist, SystemClock>;
-
-/// A persistent map from string keys to JSON values, kept in one file.
+/// A persistent map from string keys to JSON values, kept in one file and its journal.
 ///
 /// Every call takes `&self`; share one `Kv` between threads with an `Arc`. Reads are served
-/// from memory. A write returns once it is durable on disk, and calls are serialised, so no
-/// update is lost; if a write fails, memory still equals the file.
+/// from memory. A write returns once it is durable on disk; writes from several threads that
+/// arrive while one is being synced share the next append and sync (group commit), each with
+/// its own answer, and no update is lost. If a write fails, memory still equals the files.
+/// Dropping the `Kv` compacts the journal into the file.
 pub struct Kv {
-    /// Invariant (from [`Store`]): memory equals the file. A panic in a caller's closure
-    /// poisons the mutex without breaking it, since the store applies nothing before its
-    /// commit, so the poison is ignored.
-    store: Mutex<FileStore>,
-    path: PathBuf,
+    group: Group,
 }
 
 impl Kv {
     /// Opens the store file at `path` with the default [`Options`]. Missing directories are
-    /// created now; the file itself on the first write.
+    /// created now; the files themselves on the first write.
     ///
     /// Fails with [`Error::Locked`] if another handle has it open, and with
-    /// [`Error::Corrupt`] if it does not hold a JSON object; the file is left as it is.
+    /// [`Error::Corrupt`] if the file does not hold a JSON object or the journal beside it is
+    /// damaged (anywhere but a torn last record); the files are left as they are.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         Self::open_with(path.as_ref(), &Options::default())
     }
 
-    /// Options for opening a store: limits, locking, file mode.
+    /// Options for opening a store: limits, locking, file mode, the journal.
     pub fn options() -> Options {
         Options::default()
     }
 
     pub(crate) fn open_with(path: &Path, options: &Options) -> Result<Self, Error> {
-        let persist = FilePersist::open_with(path, options)?;
-        let path = persist.path().to_path_buf();
-        let opened = block_on(Store::open_with_limits(
-            persist,
-            SystemClock,
-            options.limits,
-        ));
-        let store = finish(opened, &path)?;
         Ok(Self {
-            store: Mutex::new(store),
-            path,
+            group: Group::open(path, options)?,
         })
     }
 
     /// The store file, as an absolute path.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.group.path()
     }
 
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<Value> {
-        self.store().get(key).cloned()
+        self.group.read(|store| store.get(key).cloned())
     }
 
     /// The value under `key`, or `fallback` if there is none.
@@ -75,7 +59,7 @@ impl Kv {
 
     /// The value under `key`, converted to `T`; an error if it does not convert.
     pub fn get_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
-        from_json(key, self.store().get(key))
+        self.group.read(|store| from_json(key, store.get(key)))
     }
 
     /// The value under `key` converted to `T`, or `fallback` if there is none; an error if it
@@ -86,38 +70,39 @@ impl Kv {
 
     /// Whether `key` exists.
     pub fn contains(&self, key: &str) -> bool {
-        self.store().contains(key)
+        self.group.read(|store| store.contains(key))
     }
 
     /// How many keys the store holds.
     pub fn len(&self) -> usize {
-        self.store().len()
+        self.group.read(MemStore::len)
     }
 
     /// Whether the store holds no keys.
     pub fn is_empty(&self) -> bool {
-        self.store().is_empty()
+        self.group.read(MemStore::is_empty)
     }
 
     /// Every key, in no particular order.
     pub fn keys(&self) -> Vec<String> {
-        self.store().keys().map(str::to_owned).collect()
+        self.group
+            .read(|store| store.keys().map(str::to_owned).collect())
     }
 
     /// A copy of the whole store, keys in ascending order.
     pub fn get_all(&self) -> Map<String, Value> {
-        self.store().get_all()
+        self.group.read(all)
     }
 
     /// The limits writes are checked against.
     pub fn limits(&self) -> Limits {
-        *self.store().limits()
+        self.group.read(|store| *store.limits())
     }
 
     /// Sets `key` to `value`, durably.
     pub fn set(&self, key: impl Into<String>, value: impl Into<Value>) -> Result<(), Error> {
-        let mut store = self.store();
-        finish(block_on(store.set(key, value.into())), &self.path)
+        let (key, value) = (key.into(), value.into());
+        self.group.commit(|tx| Ok::<_, Error>(tx.set(key, value)?))
     }
 
     /// Sets `key` to `value` converted to JSON, durably.
@@ -133,8 +118,7 @@ impl Kv {
 
     /// Sets `key` to the current time in whole unix seconds, durably, and returns that time.
     pub fn touch(&self, key: impl Into<String>) -> Result<u64, Error> {
-        let mut store = self.store();
-        finish(block_on(store.touch(key)), &self.path)
+        self.group.commit(|tx| Ok::<_, Error>(tx.touch(key)?))
     }
 
     /// Sets `key` to `value` unless it exists; returns whether it was set.
@@ -143,27 +127,31 @@ impl Kv {
         key: impl Into<String>,
         value: impl Into<Value>,
     ) -> Result<bool, Error> {
-        let mut store = self.store();
-        finish(block_on(store.set_if_absent(key, value.into())), &self.path)
+        let value = value.into();
+        self.group
+            .commit(|tx| Ok::<_, Error>(tx.set_if_absent(key, value)?))
     }
 
     /// Sets `key` to the current time unless it exists; returns whether it was set: the
     /// "have I seen this ID before" check and its record, in one durable step.
     pub fn touch_if_absent(&self, key: impl Into<String>) -> Result<bool, Error> {
-        let mut store = self.store();
-        finish(block_on(store.touch_if_absent(key)), &self.path)
+        self.group.commit(|tx| {
+            let now = Value::from(tx.now());
+            Ok::<_, Error>(tx.set_if_absent(key, now)?)
+        })
     }
 
     /// Removes `key`; returns whether it existed. Removing a missing key writes nothing.
     pub fn delete(&self, key: &str) -> Result<bool, Error> {
-        let mut store = self.store();
-        finish(block_on(store.delete(key)), &self.path)
+        self.group.commit(|tx| Ok::<_, Error>(tx.delete(key)))
     }
 
     /// Removes every key.
     pub fn clear(&self) -> Result<(), Error> {
-        let mut store = self.store();
-        finish(block_on(store.clear()), &self.path)
+        self.group.commit(|tx| {
+            tx.clear();
+            Ok::<_, Error>(())
+        })
     }
 
     /// Sets every key to its value in one durable write: all of them or none.
@@ -171,15 +159,18 @@ impl Kv {
         &self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Result<(), Error> {
-        let mut store = self.store();
-        let entries = entries.into_iter().map(|(k, v)| (k, v.into()));
-        finish(block_on(store.set_many(entries)), &self.path)
+        self.group.commit(|tx| {
+            for (key, value) in entries {
+                tx.set(key, value.into())?;
+            }
+            Ok::<_, Error>(())
+        })
     }
 
     /// Removes every key given in one durable write; returns how many existed.
     pub fn delete_many<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> Result<usize, Error> {
-        let mut store = self.store();
-        finish(block_on(store.delete_many(keys)), &self.path)
+        self.group
+            .commit(|tx| Ok::<_, Error>(keys.into_iter().filter(|k| tx.delete(k)).count()))
     }
 
     /// Replaces the value under `key` with `f(current)` atomically (`Some` sets, `None`
@@ -189,8 +180,17 @@ impl Kv {
         key: impl Into<String>,
         f: impl FnOnce(Option<&Value>) -> Option<Value>,
     ) -> Result<Option<Value>, Error> {
-        let mut store = self.store();
-        finish(block_on(store.update(key, f)), &self.path)
+        let key = key.into();
+        self.group.commit(|tx| match f(tx.get(&key)) {
+            Some(value) => {
+                tx.set(key, value.clone())?;
+                Ok::<_, Error>(Some(value))
+            }
+            None => {
+                tx.delete(&key);
+                Ok(None)
+            }
+        })
     }
 
     /// Runs `f` over a [`Transaction`] and writes what it staged in one durable step. If `f`
@@ -213,47 +213,49 @@ impl Kv {
         &self,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<R, E>,
     ) -> Result<R, E> {
-        let mut store = self.store();
-        let outcome = block_on(store.transaction(|tx| f(tx).map_err(Failed::Caller)));
+        let outcome = self.group.commit(|tx| f(tx).map_err(Failed::Caller));
         match outcome {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(Failed::Caller(e))) => Err(e),
-            Ok(Err(Failed::Store(e))) => Err(Error::from_core(e, &self.path).into()),
-            Err(NotReady) => Err(Error::Incomplete.into()),
+            Ok(result) => Ok(result),
+            Err(Failed::Caller(e)) => Err(e),
+            Err(Failed::Store(e)) => Err(e.into()),
         }
+    }
+
+    /// Folds the journal into the store file now, so that the file alone holds every write
+    /// (this also happens when the journal outgrows the file, and when the `Kv` is dropped).
+    /// On error nothing is lost: memory still equals what the files hold.
+    pub fn compact(&self) -> Result<(), Error> {
+        Ok(self.group.compact()?)
+    }
+
+    /// The whole store, encoded exactly as its file holds it once compacted: one JSON object,
+    /// keys in ascending order, and a line feed.
+    pub fn export(&self) -> Vec<u8> {
+        self.group.read(MemStore::snapshot)
     }
 
     /// Reads the file again, replacing memory; on error, memory is unchanged.
     pub fn reload(&self) -> Result<(), Error> {
-        let mut store = self.store();
-        finish(block_on(store.reload()), &self.path)
+        self.group.reload()
     }
 
-    fn store(&self) -> MutexGuard<'_, FileStore> {
-        self.store.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Runs `f` on the store, waiting for the lock.
+    /// Runs `f` on the store, waiting for it.
     #[cfg(feature = "tokio")]
-    pub(crate) fn with_store<T>(&self, f: impl FnOnce(&FileStore) -> T) -> T {
-        f(&self.store())
+    pub(crate) fn with_store<T>(&self, f: impl FnOnce(&MemStore) -> T) -> T {
+        self.group.read(f)
     }
 
     /// Runs `f` on the store if no other call holds it; `None` if one does.
     #[cfg(feature = "tokio")]
-    pub(crate) fn try_with_store<T>(&self, f: impl FnOnce(&FileStore) -> T) -> Option<T> {
-        match self.store.try_lock() {
-            Ok(store) => Some(f(&store)),
-            Err(TryLockError::Poisoned(poisoned)) => Some(f(&poisoned.into_inner())),
-            Err(TryLockError::WouldBlock) => None,
-        }
+    pub(crate) fn try_with_store<T>(&self, f: impl FnOnce(&MemStore) -> T) -> Option<T> {
+        self.group.try_read(f)
     }
 }
 
 impl fmt::Debug for Kv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Kv")
-            .field("path", &self.path)
+            .field("path", &self.path())
             .finish_non_exhaustive()
     }
 }
@@ -261,25 +263,27 @@ impl fmt::Debug for Kv {
 /// A caller's transaction error, or the store's.
 enum Failed<E> {
     Caller(E),
-    Store(kv_core::Error<FileError>),
+    Store(Error),
 }
 
-impl<E> From<kv_core::Error<FileError>> for Failed<E> {
-    fn from(e: kv_core::Error<FileError>) -> Self {
+impl<E> From<Error> for Failed<E> {
+    fn from(e: Error) -> Self {
         Self::Store(e)
     }
 }
 
-/// The outcome of one core call driven by [`block_on`]. File storage never waits, so
-/// `NotReady` cannot happen; it is reported rather than trusted.
-fn finish<T>(
-    outcome: Result<Result<T, kv_core::Error<FileError>>, NotReady>,
-    path: &Path,
-) -> Result<T, Error> {
-    match outcome {
-        Ok(result) => result.map_err(|e| Error::from_core(e, path)),
-        Err(NotReady) => Err(Error::Incomplete),
+impl<E> From<Rejected> for Failed<E> {
+    fn from(r: Rejected) -> Self {
+        Self::Store(Error::Rejected(r))
     }
+}
+
+/// A copy of the whole store, keys in ascending order.
+pub(crate) fn all(store: &MemStore) -> Map<String, Value> {
+    store
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect()
 }
 
 /// The value under `key` converted to `T`: what `get_as` returns, blocking or async.

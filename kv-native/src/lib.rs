@@ -1,12 +1,16 @@
 //! A durable, file-backed key-value store for small, long-lived local state: seen IDs, the
 //! last command, rate-limit timestamps.
 //!
-//! The whole store is one JSON object in one file (a file written by Python's aiokv opens
-//! unchanged). Every write is durable when it returns: the new contents go to a temporary file
-//! in the same directory, which is synced and renamed over the old one, and the directory is
-//! synced. A crash leaves the old file or the new one, never a mix. One handle writes at a
-//! time: opening takes an exclusive lock, and a second open fails at once with
-//! [`Error::Locked`] (or waits: [`Lock`]). [`Kv::open_read_only`] reads without the lock.
+//! The store is one JSON object in one file (a file written by Python's aiokv opens
+//! unchanged) and a journal beside it. Every write is durable when it returns: it appends one
+//! checksummed record to the journal and syncs it, at a cost that does not grow with the store;
+//! writes from several threads that arrive during a sync share the next one. The journal is
+//! folded into the file (compacted, by a durable replace: temporary file, sync, rename,
+//! directory sync) when it outgrows the file, on [`Kv::compact`], and when the store is closed.
+//! A crash leaves every acknowledged write readable. One handle writes at a time: opening takes
+//! an exclusive lock, and a second open fails at once with [`Error::Locked`].
+//! [`Options::journal`]`(false)` rewrites the file on every write instead.
+//! [`Kv::open_read_only`] reads without the lock.
 //!
 //! Numbers keep their digits (2**64, 10**30, `1.0`): this crate turns on serde_json's
 //! `arbitrary_precision` feature, for every crate in the build; see the README.
@@ -35,10 +39,13 @@
 #[cfg(feature = "tokio")]
 mod async_kv;
 mod clock;
+mod disk;
 mod error;
 #[doc(hidden)]
 pub mod fault;
 mod file;
+mod group;
+mod journal;
 mod kv;
 mod lock;
 mod options;

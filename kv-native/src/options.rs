@@ -9,8 +9,8 @@ use crate::fault::{Hook, Step};
 use crate::file::FilePersist;
 use crate::kv::Kv;
 
-/// How to open a store: its limits, what to do if another handle holds it, and the
-/// permission bits of a file it creates.
+/// How to open a store: its limits, what to do if another handle holds it, the permission
+/// bits of a file it creates, and whether it keeps a journal.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,6 +31,8 @@ pub struct Options {
     pub(crate) lock: Lock,
     pub(crate) mode: u32,
     pub(crate) hook: Option<Hook>,
+    pub(crate) journal: bool,
+    pub(crate) compact_min: u64,
 }
 
 /// What opening a store does when another handle holds it.
@@ -54,9 +56,15 @@ impl Default for Options {
             lock: Lock::Fail,
             mode: 0o600,
             hook: None,
+            journal: true,
+            compact_min: COMPACT_MIN,
         }
     }
 }
+
+/// The journal is compacted once it is longer than the store file and than this: small
+/// stores are not rewritten every few commits.
+const COMPACT_MIN: u64 = 64 * 1024;
 
 impl Options {
     /// The defaults: [`Limits::DEFAULT`], [`Lock::Fail`], mode `0o600`.
@@ -83,6 +91,29 @@ impl Options {
     #[must_use]
     pub fn mode(mut self, mode: u32) -> Self {
         self.mode = mode & 0o7777;
+        self
+    }
+
+    /// Whether commits append to a journal beside the file (`true`, the default) or rewrite
+    /// the whole file (`false`).
+    ///
+    /// With the journal, a commit appends one record to `<file>.journal` and syncs it: its
+    /// cost does not grow with the store. The file itself is brought up to date (compacted)
+    /// when the journal outgrows it, on [`Kv::compact`], and when the store is closed. Choose
+    /// `false` when another program reads the file while the store is open: then the file
+    /// always holds every acknowledged write, at the cost of rewriting it on every commit.
+    #[must_use]
+    pub fn journal(mut self, journal: bool) -> Self {
+        self.journal = journal;
+        self
+    }
+
+    /// Compacts once the journal is longer than `bytes` (and than the file): for tests that
+    /// need compactions often. Not part of the supported API.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn compact_min(mut self, bytes: u64) -> Self {
+        self.compact_min = bytes;
         self
     }
 

@@ -2,11 +2,13 @@
 //! for, or get in the way of, the program that writes the store.
 //!
 //! It is safe because a writer never changes the store file in place: it renames a complete
-//! new file over it, so a read sees the old contents or the new, never a mix. A read creates
-//! nothing: no directory, no lock file, no store file, and it needs no write permission.
+//! new file over it, so a read sees the old contents or the new, never a mix; the journal
+//! beside it only grows, a torn last record (an append in flight) is left out, and its header
+//! names the exact file it extends, so a compaction between the two reads is seen and the read
+//! made again. A read creates nothing: no directory, no lock file, no store file, and it needs
+//! no write permission.
 
 use std::fmt;
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -17,15 +19,21 @@ use crate::clock::SystemClock;
 use crate::error::{Error, FileError, Op};
 use crate::kv::{Kv, from_json};
 
-/// The contents of the store file at `path`, read without its lock; no file is
-/// [`Stored::Nothing`]. Creates nothing.
+/// The store at `path` (its file, and its journal replayed), read without its lock; no file
+/// is [`Stored::Nothing`]. Creates nothing. A compaction by the lock holder between the reads
+/// of the file and the journal is detected and the read made again
+/// (`journal::read_unlocked`); damage to the journal is [`Stored::Corrupt`], naming it.
 pub(crate) fn load_read_only(path: &Path) -> Result<Stored, FileError> {
     crate::path::file_name(path)?;
-    match fs::read(path) {
-        Ok(bytes) => Ok(Stored::Snapshot(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Stored::Nothing),
-        Err(e) => Err(FileError::new(Op::Read, path, e)),
-    }
+    let stored = crate::file::stored_or_corrupt(crate::journal::read_unlocked(path));
+    stored.map_err(|e| match e {
+        Error::Io(e) => e,
+        other => FileError::new(
+            Op::Read,
+            path,
+            io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
+        ),
+    })
 }
 
 /// The store file as a [`Persist`] that loads and never commits.
@@ -96,6 +104,12 @@ impl ReadOnlyKv {
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<Value> {
         self.store.get(key).cloned()
+    }
+
+    /// The whole store, encoded exactly as its file holds it once compacted: one JSON object,
+    /// keys in ascending order, and a line feed.
+    pub fn export(&self) -> Vec<u8> {
+        self.store.snapshot()
     }
 
     /// The value under `key`, or `fallback` if there is none.

@@ -25,6 +25,15 @@ pub(crate) struct Target {
 }
 
 impl Target {
+    /// The target at `path`, a file in the same directory as this one.
+    pub(crate) fn beside(&self, path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            dir: self.dir.clone(),
+            name: path.file_name().unwrap_or_default().to_os_string(),
+        }
+    }
+
     /// Whether `candidate` is a temporary file name [`replace`] makes for this target:
     /// `.<name>.<pid>.<unique>.tmp`, with decimal pid and hexadecimal unique part.
     pub(crate) fn is_temp_name(&self, candidate: &OsStr) -> bool {

@@ -1,9 +1,13 @@
 //! Crash test: a child process makes durable writes and prints each one it saw acknowledged;
-//! the parent kills it with SIGKILL at random moments, then checks that the file decodes and
-//! holds every acknowledged key, and that no temporary file survives the next open.
+//! the parent kills it with SIGKILL at random moments, then checks that the store opens (the
+//! file decodes, the journal reads) and holds every acknowledged key, and that no temporary
+//! file survives the next open. Run on a journaled store (appends, and compactions both
+//! automatic and explicit) and on one that rewrites its file on every write.
 //!
 //! This is one binary playing both parts (`harness = false`): run with `KV_CRASH_CHILD` set,
-//! it is the child. `KV_CRASH_KILLS` (default 200) and `KV_CRASH_SEED` tune the parent.
+//! it is the child. `KV_CRASH_KILLS` (default 200 on the journaled store,
+//! half as many on the rewriting one) and `KV_CRASH_SEED` tune
+//! the parent.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
@@ -20,15 +24,36 @@ const CHILD: &str = "KV_CRASH_CHILD";
 
 fn main() -> ExitCode {
     match env::var_os(CHILD) {
-        Some(path) => child(Path::new(&path), env::var("KV_CRASH_RUN").unwrap()),
-        None => parent(),
+        Some(path) => child(
+            Path::new(&path),
+            env::var("KV_CRASH_RUN").unwrap(),
+            env::var_os("KV_CRASH_REWRITE").is_none(),
+        ),
+        None => {
+            let kills: u64 = env::var("KV_CRASH_KILLS").map_or(200, |k| k.parse().unwrap());
+            parent(true, kills);
+            // The rewriting store's protocol is older and unchanged: half as many kills.
+            parent(false, kills.div_ceil(2));
+            ExitCode::SUCCESS
+        }
     }
 }
 
+/// How the child opens the store: journaled, compacting as soon as the journal passes 8 KiB
+/// (the default minimum is 64 KiB, which a killed child would rarely reach), or rewriting.
+fn open(path: &Path, journal: bool) -> Kv {
+    Kv::options()
+        .journal(journal)
+        .compact_min(8 * 1024)
+        .open(path)
+        .unwrap()
+}
+
 /// Writes until killed: new keys, overwrites, and now and then a delete of its own older key.
-/// A line `ack KEY` is printed only after the write of `KEY` returned `Ok`.
-fn child(path: &Path, run: String) -> ExitCode {
-    let kv = Kv::open(path).unwrap();
+/// A line `ack KEY` is printed only after the write of `KEY` returned `Ok`; every 8 writes
+/// a journaled child compacts explicitly, between the lines `compact` and `compacted`.
+fn child(path: &Path, run: String, journal: bool) -> ExitCode {
+    let kv = open(path, journal);
     let mut out = std::io::stdout().lock();
     writeln!(out, "open").unwrap();
     for n in 0u64.. {
@@ -39,6 +64,12 @@ fn child(path: &Path, run: String) -> ExitCode {
         ])
         .unwrap();
         writeln!(out, "ack {key}").unwrap();
+        if journal && n % 8 == 7 {
+            writeln!(out, "compact").unwrap();
+            out.flush().unwrap();
+            kv.compact().unwrap();
+            writeln!(out, "compacted").unwrap();
+        }
         out.flush().unwrap();
     }
     ExitCode::SUCCESS
@@ -68,8 +99,7 @@ fn leftovers(dir: &Path) -> usize {
         .count()
 }
 
-fn parent() -> ExitCode {
-    let kills: u64 = env::var("KV_CRASH_KILLS").map_or(200, |k| k.parse().unwrap());
+fn parent(journal: bool, kills: u64) {
     let seed: u64 = env::var("KV_CRASH_SEED").map_or_else(
         |_| {
             SystemTime::now()
@@ -79,16 +109,21 @@ fn parent() -> ExitCode {
         },
         |s| s.parse().unwrap(),
     );
-    println!("crash test: {kills} kills, KV_CRASH_SEED={seed}");
+    let kind = if journal { "journaled" } else { "rewriting" };
+    println!("crash test, {kind} store: {kills} kills, KV_CRASH_SEED={seed}");
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kv.json");
     let me = env::current_exe().unwrap();
     let mut acknowledged: BTreeSet<String> = BTreeSet::new();
-    let (mut mid_run_kills, mut leftovers_swept) = (0, 0);
+    let (mut mid_run_kills, mut leftovers_swept, mut mid_compaction) = (0, 0, 0);
 
     for run in 0..kills {
-        let mut child = Command::new(&me)
+        let mut command = Command::new(&me);
+        if !journal {
+            command.env("KV_CRASH_REWRITE", "1");
+        }
+        let mut child = command
             .env(CHILD, &path)
             .env("KV_CRASH_RUN", run.to_string())
             .stdout(Stdio::piped())
@@ -105,19 +140,23 @@ fn parent() -> ExitCode {
         child.kill().unwrap();
         child.wait().unwrap();
         let before = acknowledged.len();
+        let mut compacting = false;
         for line in lines {
             // A line cut short by the kill has no newline and is not read as an ack.
-            if let Some(key) = line.unwrap().strip_prefix("ack ") {
+            let line = line.unwrap();
+            if let Some(key) = line.strip_prefix("ack ") {
                 acknowledged.insert(key.to_owned());
             }
+            compacting = line == "compact";
         }
+        mid_compaction += u64::from(compacting);
         if acknowledged.len() > before {
             mid_run_kills += 1;
         }
 
         leftovers_swept += leftovers(dir.path());
         let bytes = fs::read(&path).unwrap_or_default();
-        let kv = match Kv::open(&path) {
+        let kv = match Kv::options().journal(journal).open(&path) {
             Ok(kv) => kv,
             Err(e) => panic!("run {run} (seed {seed}): the store does not open: {e}"),
         };
@@ -138,9 +177,9 @@ fn parent() -> ExitCode {
         }
     }
     println!(
-        "crash test: {kills} SIGKILLs ({mid_run_kills} after at least one acknowledged write), \
-         {} acknowledged keys all present, {leftovers_swept} leftover temporary files swept",
+        "crash test, {kind} store: {kills} SIGKILLs ({mid_run_kills} after at least one \
+         acknowledged write, {mid_compaction} during an explicit compaction), {} acknowledged \
+         keys all present, {leftovers_swept} leftover temporary files swept",
         acknowledged.len()
     );
-    ExitCode::SUCCESS
 }

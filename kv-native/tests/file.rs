@@ -83,7 +83,12 @@ fn opening_writes_nothing_until_the_first_write() {
     let kv = Kv::open(&path).unwrap();
     assert!(!path.exists());
     kv.set("k", 1).unwrap();
-    assert_eq!(listing(dir.path()), ["kv.json", "kv.json.lock"]);
+    assert_eq!(listing(dir.path()), ["kv.json.journal", "kv.json.lock"]);
+    drop(kv);
+    assert_eq!(
+        listing(dir.path()),
+        ["kv.json", "kv.json.journal", "kv.json.lock"]
+    );
 }
 
 #[cfg(unix)]
@@ -108,7 +113,12 @@ mod permissions {
         let (_dir, path) = store();
         let kv = Kv::options().mode(0o666).open(&path).unwrap();
         kv.set("shared", 1).unwrap();
+        drop(kv);
         assert_eq!(mode(&path), 0o666);
+        assert_eq!(
+            mode(Path::new(&format!("{}.journal", path.display()))),
+            0o666
+        );
     }
 
     #[test]
@@ -199,6 +209,7 @@ fn a_file_written_by_python_aiokv_opens_unchanged() {
         "opening rewrote the file"
     );
     kv.set("new", 1).unwrap();
+    drop(kv);
     let reread: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
     assert_eq!(reread.len(), 6);
@@ -243,7 +254,12 @@ fn writes_leave_no_temporary_file_behind() {
     }
     kv.delete("k3").unwrap();
     kv.clear().unwrap();
-    assert_eq!(listing(dir.path()), ["kv.json", "kv.json.lock"]);
+    assert_eq!(listing(dir.path()), ["kv.json.journal", "kv.json.lock"]);
+    kv.compact().unwrap();
+    assert_eq!(
+        listing(dir.path()),
+        ["kv.json", "kv.json.journal", "kv.json.lock"]
+    );
 }
 
 #[test]
@@ -260,9 +276,9 @@ fn a_store_path_that_is_a_directory_is_a_read_error_naming_it() {
 }
 
 #[test]
-fn the_file_is_the_canonical_snapshot_after_every_write() {
+fn without_the_journal_the_file_is_the_canonical_snapshot_after_every_write() {
     let (_dir, path) = store();
-    let kv = Kv::open(&path).unwrap();
+    let kv = Kv::options().journal(false).open(&path).unwrap();
     kv.set_many([("b", json!([1, {"y": 2, "x": 1}])), ("a", json!("é"))])
         .unwrap();
     assert_eq!(
@@ -280,6 +296,7 @@ fn limits_from_the_options_reject_writes_and_change_nothing() {
         .unwrap();
     kv.set("one", 1).unwrap();
     assert!(matches!(kv.set("two", 2), Err(Error::Rejected(_))));
+    drop(kv);
     assert_eq!(fs::read_to_string(&path).unwrap(), "{\"one\":1}\n");
 }
 
@@ -344,6 +361,7 @@ fn a_transaction_that_fails_writes_nothing_and_returns_the_callers_error() {
         Err(Error::Incomplete)
     });
     assert!(matches!(result, Err(Error::Incomplete)));
-    assert_eq!(fs::read_to_string(&path).unwrap(), "{\"kept\":1}\n");
     assert_eq!(kv.len(), 1);
+    drop(kv);
+    assert_eq!(fs::read_to_string(&path).unwrap(), "{\"kept\":1}\n");
 }

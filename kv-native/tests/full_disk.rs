@@ -38,42 +38,59 @@ impl Drop for SmallFs {
     }
 }
 
-#[test]
-fn a_write_on_a_full_filesystem_fails_as_quota_exceeded_and_changes_nothing() {
+/// On a full filesystem a write fails as `QuotaExceeded` at step `op`, leaving the file it
+/// writes to (`written`: the store file, or the journal) byte-identical and memory equal to it;
+/// once there is room again, writes go on.
+fn full_disk_changes_nothing(journal: bool, op: Op) {
     let Some(fs) = SmallFs::mount() else {
         println!("skipped: cannot mount a tmpfs here (needs root on Linux)");
         return;
     };
     let path: PathBuf = fs.path().join("kv.json");
-    let kv = Kv::open(&path).unwrap();
+    let written = if journal {
+        fs.path().join("kv.json.journal")
+    } else {
+        path.clone()
+    };
+    let kv = Kv::options().journal(journal).open(&path).unwrap();
     kv.set("small", "x".repeat(1_000)).unwrap();
-    let before = fs::read(&path).unwrap();
-    fs::write(fs.path().join("filler"), vec![0u8; 150 * 1024]).unwrap();
+    let before = fs::read(&written).unwrap();
+    let names_before = fs::read_dir(fs.path()).unwrap().count();
+    fs::write(fs.path().join("filler"), vec![0u8; 200 * 1024]).unwrap();
 
     match kv.set("big", "y".repeat(100 * 1024)) {
         Err(Error::Io(e)) => {
-            assert_eq!(e.op(), Op::Write, "{e}");
+            assert_eq!(e.op(), op, "{e}");
             assert_eq!(e.kind(), StorageErrorKind::QuotaExceeded, "{e}");
         }
         other => panic!("expected a full-disk error, got {other:?}"),
     }
-    assert_eq!(fs::read(&path).unwrap(), before, "the store file changed");
-    let on_disk: Value = serde_json::from_slice(&before).unwrap();
-    assert_eq!(
-        Value::Object(kv.get_all()),
-        on_disk,
-        "memory differs from disk"
-    );
-    let names: Vec<_> = fs::read_dir(fs.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names.len(), 3, "a temporary file was left: {names:?}");
+    assert_eq!(fs::read(&written).unwrap(), before, "{written:?} changed");
+    assert_eq!(kv.len(), 1, "memory differs from disk");
+    assert_eq!(kv.get("small"), Some(json!("x".repeat(1_000))));
+    let names = fs::read_dir(fs.path()).unwrap().count();
+    assert_eq!(names, names_before + 1, "a temporary file was left");
 
     fs::remove_file(fs.path().join("filler")).unwrap();
     kv.set("big", "y".repeat(100 * 1024)).unwrap();
     drop(kv);
+    let on_disk: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        on_disk.as_object().map(|o| o.len()),
+        Some(2),
+        "the file after closing"
+    );
     let kv = Kv::open(&path).unwrap();
     assert_eq!(kv.get("small"), Some(json!("x".repeat(1_000))));
     assert_eq!(kv.len(), 2);
+}
+
+#[test]
+fn an_append_on_a_full_filesystem_fails_as_quota_exceeded_and_changes_nothing() {
+    full_disk_changes_nothing(true, Op::Append);
+}
+
+#[test]
+fn a_rewrite_on_a_full_filesystem_fails_as_quota_exceeded_and_changes_nothing() {
+    full_disk_changes_nothing(false, Op::Write);
 }

@@ -1,13 +1,18 @@
-//! Eight threads sharing one `Kv`: every update lands, and the final state equals what a
-//! sequential model of each thread's operations predicts.
+//! Eight threads sharing one `Kv`, whose commits share appends and syncs (group commit):
+//! every update lands, and the final state equals what a sequential model of each thread's
+//! operations predicts; a failed sync fails its whole group and nothing else, and memory
+//! equals storage afterwards.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::thread;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use std::{io, thread};
 
-use kv_native::{Kv, Value};
+use kv_native::fault::Step;
+use kv_native::{Error, Kv, Op, Value};
 use serde_json::json;
 
 const THREADS: usize = 8;
@@ -40,6 +45,8 @@ fn scratch_dir() -> tempfile::TempDir {
 /// What one thread expects its own keys to hold, and what it did to the shared ones.
 struct Outcome {
     own: BTreeMap<String, Value>,
+    /// Calls that always write (sets and updates): each needs a sync, unless it shares one.
+    writes: u64,
     increments: u64,
     first_sightings: u64,
 }
@@ -47,7 +54,7 @@ struct Outcome {
 fn worker(kv: &Kv, id: usize) -> Outcome {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1));
     let mut own = BTreeMap::new();
-    let (mut increments, mut first_sightings) = (0, 0);
+    let (mut increments, mut first_sightings, mut writes) = (0, 0, 0);
     for op in 0..OPS {
         let key = format!("t{id}:k{}", rng.below(KEYS_PER_THREAD));
         match rng.below(8) {
@@ -55,6 +62,7 @@ fn worker(kv: &Kv, id: usize) -> Outcome {
                 let value = json!([id, op]);
                 kv.set(key.as_str(), value.clone()).unwrap();
                 own.insert(key, value);
+                writes += 1;
             }
             2 => {
                 assert_eq!(kv.delete(&key).unwrap(), own.remove(&key).is_some());
@@ -69,6 +77,7 @@ fn worker(kv: &Kv, id: usize) -> Outcome {
                     |v: Option<&Value>| Some(json!(v.and_then(Value::as_u64).unwrap_or(0) + 1));
                 kv.update("shared:counter", bump).unwrap();
                 increments += 1;
+                writes += 1;
             }
             5 => {
                 let seen = format!("seen:{}", rng.below(SHARED_IDS));
@@ -81,6 +90,7 @@ fn worker(kv: &Kv, id: usize) -> Outcome {
     }
     Outcome {
         own,
+        writes,
         increments,
         first_sightings,
     }
@@ -90,7 +100,20 @@ fn worker(kv: &Kv, id: usize) -> Outcome {
 fn eight_threads_lose_no_update_and_end_where_a_sequential_model_does() {
     let dir = scratch_dir();
     let path = dir.path().join("kv.json");
-    let kv = Arc::new(Kv::open(&path).unwrap());
+    let syncs = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&syncs);
+    // Each sync takes a little longer than tmpfs's, so that calls queue up behind it.
+    let kv = Kv::options()
+        .fault_hook(move |step| {
+            if step == Step::SyncJournal {
+                counted.fetch_add(1, Ordering::Relaxed);
+                thread::sleep(Duration::from_micros(50));
+            }
+            Ok(())
+        })
+        .open(&path)
+        .unwrap();
+    let kv = Arc::new(kv);
     let outcomes: Vec<Outcome> = (0..THREADS)
         .map(|id| {
             let kv = Arc::clone(&kv);
@@ -125,8 +148,76 @@ fn eight_threads_lose_no_update_and_end_where_a_sequential_model_does() {
     drop(kv);
     let reopened = Kv::open(&path).unwrap();
     assert_eq!(reopened.get_all(), in_memory, "disk");
+    let writes: u64 = outcomes.iter().map(|o| o.writes).sum();
+    let syncs = syncs.load(Ordering::Relaxed);
     println!(
-        "{THREADS} threads x {OPS} operations: {increments} increments, {seen} IDs, {} keys",
+        "{THREADS} threads x {OPS} operations: {increments} increments, {seen} IDs, {} keys; \
+         {writes} writes in {syncs} syncs",
         in_memory.len()
     );
+    assert!(
+        0 < syncs && syncs < writes,
+        "calls shared syncs: {writes} writes in {syncs} syncs"
+    );
+}
+
+#[test]
+fn a_failed_sync_fails_every_call_of_its_group_and_memory_equals_storage() {
+    const WRITES: u64 = 300;
+    let dir = scratch_dir();
+    let path = dir.path().join("kv.json");
+    let syncs = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&syncs);
+    let kv = Kv::options()
+        .fault_hook(move |step| {
+            if step != Step::SyncJournal {
+                return Ok(());
+            }
+            thread::sleep(Duration::from_micros(50));
+            match counted.fetch_add(1, Ordering::Relaxed) % 5 {
+                3 => Err(io::Error::new(io::ErrorKind::StorageFull, "injected")),
+                _ => Ok(()),
+            }
+        })
+        .open(&path)
+        .unwrap();
+    let kv = Arc::new(kv);
+    let acknowledged: Vec<Vec<(String, bool)>> = (0..THREADS)
+        .map(|id| {
+            let kv = Arc::clone(&kv);
+            thread::spawn(move || {
+                (0..WRITES)
+                    .map(|n| {
+                        let key = format!("t{id}:{n}");
+                        let ok = match kv.set(key.as_str(), n) {
+                            Ok(()) => true,
+                            Err(Error::Io(e)) => {
+                                assert_eq!(e.op(), Op::SyncJournal, "{e}");
+                                false
+                            }
+                            Err(e) => panic!("{e}"),
+                        };
+                        assert_eq!(kv.contains(&key), ok, "{key}: memory follows storage");
+                        (key, ok)
+                    })
+                    .collect()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|handle| handle.join().unwrap())
+        .collect();
+    let failed = acknowledged.iter().flatten().filter(|(_, ok)| !ok).count();
+    for (key, ok) in acknowledged.iter().flatten() {
+        assert_eq!(kv.contains(key), *ok, "{key}");
+    }
+    let in_memory = kv.get_all();
+    drop(kv);
+    assert_eq!(Kv::open(&path).unwrap().get_all(), in_memory, "disk");
+    let failed_syncs = syncs.load(Ordering::Relaxed).div_ceil(5);
+    println!(
+        "{failed} of {} writes failed, in about {failed_syncs} failed syncs",
+        WRITES * 8
+    );
+    assert!(failed > 0, "some syncs failed");
 }

@@ -42,7 +42,10 @@ impl Batch {
     pub(crate) fn replacing(stored: Stored) -> Self {
         let changes = match stored {
             Stored::Records(records) => records.into_iter().map(|(k, v)| (k, Some(v))).collect(),
-            Stored::Nothing | Stored::Snapshot(_) => Vec::new(),
+            Stored::Nothing
+            | Stored::Snapshot(_)
+            | Stored::Journaled { .. }
+            | Stored::Corrupt(_) => Vec::new(),
         };
         Self {
             clear: true,

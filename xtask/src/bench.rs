@@ -8,7 +8,18 @@ use crate::{Result, setup};
 
 pub(crate) fn run() -> Result {
     setup::run()?;
-    Cmd::new("cargo", &["bench", "-p", "kv-native", "--bench", "durable"]).run()?;
+    Cmd::new(
+        "cargo",
+        &[
+            "bench",
+            "-p",
+            "kv-native",
+            "--all-features",
+            "--bench",
+            "durable",
+        ],
+    )
+    .run()?;
     Cmd::new(
         "cargo",
         &["bench", "-p", "kv-redis", "--bench", "round_trip"],

@@ -26,7 +26,8 @@ COMMANDS:
     list                  Print the whole store as a JSON object
     clear                 Remove every key
     import FILE|-         Merge a JSON object from FILE (or stdin) in one write
-    export                Print the store file exactly as it is stored
+    export                Print the whole store as its file holds it once compacted
+    compact               Fold the journal into the store file
 
 OPTIONS:
     -f, --file PATH       The store file. Default: $KV_FILE, else ./kv.json
@@ -94,6 +95,7 @@ enum Command {
     Clear,
     Import { source: String },
     Export,
+    Compact,
 }
 
 #[derive(Debug)]
@@ -350,6 +352,10 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
             arity(0, 0, "export")?;
             Command::Export
         }
+        "compact" => {
+            arity(0, 0, "compact")?;
+            Command::Compact
+        }
         other => return Err(Failure::usage(format!("unknown command {other:?}"))),
     };
     Ok(Parsed::Run {
@@ -444,10 +450,8 @@ fn run(file: &std::path::Path, command: Command, how: How) -> Result<(), Failure
                 Ok(())
             })
         }
-        Command::Export => {
-            let kv = Kv::open_read_only(file)?;
-            export(kv.path())
-        }
+        Command::Export => write_stdout(&Kv::open_read_only(file)?.export()),
+        Command::Compact => Ok(write()?.compact()?),
     }
 }
 
@@ -475,21 +479,6 @@ fn read_object(source: &str) -> Result<kv_native::Map<String, Value>, Failure> {
         ))),
         Err(e) => Err(Failure::usage(format!("{source} is not valid JSON: {e}"))),
     }
-}
-
-/// Prints the store file's bytes as they are (`{}` for a store never written).
-fn export(path: &std::path::Path) -> Result<(), Failure> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => b"{}\n".to_vec(),
-        Err(e) => {
-            return Err(Failure::io(format!(
-                "could not read {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    write_stdout(&bytes)
 }
 
 fn print_json(value: &Value, pretty: bool) -> Result<(), Failure> {
@@ -594,6 +583,8 @@ mod redis {
                     Ok::<_, Failure>(())
                 })
             }
+            // Redis keeps no journal to fold.
+            Command::Compact => Ok(()),
             // The store as a file would hold it: one JSON object, keys in byte order.
             Command::Export => {
                 let mut text = Value::Object(kv.get_all()).to_string();
