@@ -136,12 +136,17 @@ impl Disk {
         let fail = |op| move |e: io::Error| FileError::new(op, path, e);
         let file = match append {
             Some(file) => file,
-            None => append.insert(
-                OpenOptions::new()
-                    .append(true)
-                    .open(path)
-                    .map_err(fail(Op::Append))?,
-            ),
+            None => {
+                // The journal is part of the store: a store file the user made read-only
+                // refuses writes here too, not only when it would be replaced.
+                replace::check_writable(&self.file)?;
+                append.insert(
+                    OpenOptions::new()
+                        .append(true)
+                        .open(path)
+                        .map_err(fail(Op::Append))?,
+                )
+            }
         };
         if *tail {
             file.set_len(*len).map_err(fail(Op::Append))?;
@@ -209,8 +214,9 @@ impl Disk {
         Hook::before(self.hook.as_ref(), Step::ResetJournal).map_err(fail)?;
         if self.journaled {
             let header = journal::header(self.file_id);
-            replace::replace(&self.journal, &header, self.new_mode, None)
-                .map_err(|e| fail(e.into_io()))?;
+            // A new journal is as readable as the store file it extends (else `new_mode`).
+            let mode = replace::mode_of_path(&self.file.path).unwrap_or(self.new_mode);
+            replace::replace(&self.journal, &header, mode, None).map_err(|e| fail(e.into_io()))?;
             self.state = State::Live {
                 append: None,
                 len: header.len() as u64,

@@ -143,6 +143,30 @@ pub(crate) fn replace(
     }
 }
 
+/// Refuses a write to the store at `target` if its file exists and is read-only, or this user
+/// may not write it, as [`replace`] does: for writes that append to the journal instead.
+pub(crate) fn check_writable(target: &Target) -> Result<(), FileError> {
+    match OpenOptions::new().read(true).write(true).open(&target.path) {
+        Ok(file) => {
+            let metadata = file
+                .metadata()
+                .map_err(|e| FileError::new(Op::Read, &target.path, e))?;
+            if metadata.permissions().readonly() {
+                return Err(not_writable(
+                    target,
+                    "it is read-only (no write permission bits)",
+                ));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            Err(not_writable(target, "this user may not write it"))
+        }
+        Err(e) => Err(FileError::new(Op::Read, &target.path, e)),
+    }
+}
+
 /// Writes `bytes` to a new temporary file and renames it over the target. On error the
 /// temporary file is removed and the target is untouched.
 fn write_and_rename(
@@ -285,6 +309,18 @@ fn set_mode(file: &File, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     // Set on the open file, so the umask does not narrow the bits the target had.
     file.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+/// The permission bits of the file at `path`, if it exists.
+#[cfg(unix)]
+pub(crate) fn mode_of_path(path: &std::path::Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(fs::metadata(path).ok()?.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn mode_of_path(_: &std::path::Path) -> Option<u32> {
+    None
 }
 
 #[cfg(not(unix))]

@@ -341,7 +341,12 @@ fn reads_work_in_a_directory_the_user_cannot_write() {
     let d = dir();
     kv(d.path(), &["set", "k", "1"]);
     let path = d.path().join("kv.json");
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    // The store is the file and its journal: a reader needs both.
+    for file in [&path, &d.path().join("kv.json.journal")] {
+        if file.exists() {
+            fs::set_permissions(file, fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
     fs::set_permissions(d.path(), fs::Permissions::from_mode(0o555)).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_kv"));
     command

@@ -22,6 +22,8 @@ fn a_store_file_made_read_only_is_refused_for_writes_and_left_as_it_is() {
     let path = dir.path().join("kv.json");
     let kv = Kv::open(&path).unwrap();
     kv.set("k", 1).unwrap();
+    // The write went to the journal; compacting puts it in the file.
+    kv.compact().unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
     let before = fs::read(&path).unwrap();
     match kv.set("k", 2) {
@@ -46,8 +48,12 @@ fn a_write_by_root_keeps_the_files_owner_and_group() {
     let path = dir.path().join("kv.json");
     let kv = Kv::open(&path).unwrap();
     kv.set("k", 1).unwrap();
+    kv.compact().unwrap();
     std::os::unix::fs::chown(&path, Some(1234), Some(5678)).unwrap();
     kv.set("k", 2).unwrap();
+    // Compacting replaces the file: the replacement keeps the owner.
+    kv.compact().unwrap();
+    assert!(fs::read_to_string(&path).unwrap().contains("\"k\":2"));
     let metadata = fs::metadata(&path).unwrap();
     assert_eq!((metadata.uid(), metadata.gid()), (1234, 5678));
     assert_eq!(metadata.mode() & 0o777, 0o600);
