@@ -15,6 +15,22 @@ impl<F: Fn() -> u64> Clock for F {
     }
 }
 
+/// The system's wall clock, in whole unix seconds (0 for any time before 1970): the clock of
+/// every native host (feature `std`).
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+#[cfg(feature = "std")]
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+}
+
 /// A clock that stands still until it is set or advanced by hand.
 #[derive(Debug, Default)]
 pub struct ManualClock {

@@ -56,6 +56,8 @@ mod transaction;
 mod value;
 
 pub use block_on::{NotReady, block_on};
+#[cfg(feature = "std")]
+pub use clock::SystemClock;
 pub use clock::{Clock, ManualClock};
 pub use codec::{RESERVED_PREFIX, decode_value, encode_value};
 pub use error::{Corrupt, Error, ErrorKind, Rejected};

@@ -459,7 +459,7 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
     }
 }
 
-impl<P: Persist, C: Clock> Store<P, C, Value> {
+impl<P, C: Clock> Store<P, C, Value> {
     /// A copy of the whole store, keys in ascending order.
     pub fn get_all(&self) -> Map<String, Value> {
         self.map

@@ -9,7 +9,7 @@ use tokio::task::{JoinError, spawn_blocking};
 
 use crate::error::Error;
 use crate::group::MemStore;
-use crate::kv::{Kv, all, from_json, to_json};
+use crate::kv::{Kv, from_json, to_json};
 use crate::options::Options;
 
 /// The calls of [`Kv`] as `async fn`, for tokio: file I/O runs on tokio's blocking pool, so a
@@ -107,7 +107,7 @@ impl AsyncKv {
 
     /// A copy of the whole store, keys in ascending order.
     pub async fn get_all(&self) -> Map<String, Value> {
-        self.read(all).await
+        self.read(MemStore::get_all).await
     }
 
     /// Sets `key` to `value`, durably.

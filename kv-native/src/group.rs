@@ -15,11 +15,11 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use kv_core::{Pending, Prepared, Rejected, Store, Stored, Transaction};
 
-use crate::clock::SystemClock;
 use crate::disk::Disk;
 use crate::error::{Error, FileError};
 use crate::journal::{self, Record};
 use crate::options::Options;
+use kv_core::SystemClock;
 
 /// The store in memory: the core, with the I/O done here.
 pub(crate) type MemStore = Store<(), SystemClock>;

@@ -91,7 +91,7 @@ impl Kv {
 
     /// A copy of the whole store, keys in ascending order.
     pub fn get_all(&self) -> Map<String, Value> {
-        self.group.read(all)
+        self.group.read(MemStore::get_all)
     }
 
     /// The limits writes are checked against.
@@ -276,14 +276,6 @@ impl<E> From<Rejected> for Failed<E> {
     fn from(r: Rejected) -> Self {
         Self::Store(Error::Rejected(r))
     }
-}
-
-/// A copy of the whole store, keys in ascending order.
-pub(crate) fn all(store: &MemStore) -> Map<String, Value> {
-    store
-        .iter()
-        .map(|(k, v)| (k.to_owned(), v.clone()))
-        .collect()
 }
 
 /// The value under `key` converted to `T`: what `get_as` returns, blocking or async.

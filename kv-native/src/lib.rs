@@ -38,7 +38,6 @@
 
 #[cfg(feature = "tokio")]
 mod async_kv;
-mod clock;
 mod disk;
 mod error;
 #[doc(hidden)]
@@ -56,10 +55,10 @@ mod replace;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use async_kv::AsyncKv;
-pub use clock::SystemClock;
 pub use error::{Error, FileError, Op};
 pub use file::FilePersist;
 pub use kv::Kv;
+pub use kv_core::SystemClock;
 pub use options::{Lock, Options};
 pub use read_only::ReadOnlyKv;
 

@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use kv_core::{Commit, Json, Limits, Map, Persist, Store, Stored, Value, block_on};
 use serde::de::DeserializeOwned;
 
-use crate::clock::SystemClock;
 use crate::error::{Error, FileError, Op};
 use crate::kv::{Kv, from_json};
+use kv_core::SystemClock;
 
 /// The store at `path` (its file, and its journal replayed), read without its lock; no file
 /// is [`Stored::Nothing`]. Creates nothing. A compaction by the lock holder between the reads

@@ -122,10 +122,7 @@ impl AsyncKv {
         value: &T,
     ) -> Result<(), Error> {
         let key = key.into();
-        let value = serde_json::to_value(value).map_err(|source| Error::Value {
-            key: key.clone(),
-            source,
-        })?;
+        let value = crate::kv::to_json(&key, value)?;
         self.set(key, value).await
     }
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use kv_core::{Corrupt, Limits, Store, Stored, Value, decode_value, encode_value};
 
 use crate::announce::Announcement;
-use crate::clock::SystemClock;
 use crate::link::Loaded;
+use kv_core::SystemClock;
 
 /// The core store with no storage of its own: kv-redis does the I/O.
 pub(crate) type CoreStore = Store<(), SystemClock, Value>;

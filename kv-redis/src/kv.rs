@@ -168,12 +168,7 @@ impl Kv {
 
     /// A copy of the whole store, keys in ascending order.
     pub fn get_all(&self) -> Map<String, Value> {
-        self.shared
-            .copy()
-            .store
-            .iter()
-            .map(|(key, value)| (key.to_owned(), value.clone()))
-            .collect()
+        self.shared.copy().store.get_all()
     }
 
     /// The limits writes are checked against.
@@ -215,10 +210,7 @@ impl Kv {
         value: &T,
     ) -> Result<(), Error> {
         let key = key.into();
-        let value = serde_json::to_value(value).map_err(|source| Error::Value {
-            key: key.clone(),
-            source,
-        })?;
+        let value = to_json(&key, value)?;
         self.set(key, value)
     }
 
@@ -422,6 +414,14 @@ impl Kv {
             shared.advanced();
         }
     }
+}
+
+/// `value` as the JSON `set_as` stores under `key`, blocking or async.
+pub(crate) fn to_json<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<Value, Error> {
+    serde_json::to_value(value).map_err(|source| Error::Value {
+        key: key.to_owned(),
+        source,
+    })
 }
 
 /// A caller's transaction error, or the store's.

@@ -26,7 +26,6 @@ mod address;
 mod announce;
 #[cfg(feature = "tokio")]
 mod async_kv;
-mod clock;
 mod copy;
 mod error;
 mod kv;
@@ -38,9 +37,9 @@ mod shared;
 
 #[cfg(feature = "tokio")]
 pub use async_kv::AsyncKv;
-pub use clock::SystemClock;
 pub use error::{Error, RedisError};
 pub use kv::{Kv, Options};
+pub use kv_core::SystemClock;
 pub use persist::RedisPersist;
 
 pub use kv_core::{
