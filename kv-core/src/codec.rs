@@ -10,6 +10,7 @@ use serde_json::Value;
 use smol_str::SmolStr;
 
 use crate::error::Corrupt;
+use crate::expiry::{self, Expiries};
 use crate::json::InvalidJson;
 use crate::persist::Replay;
 use crate::sorted::Sorted;
@@ -39,10 +40,42 @@ pub fn decode_value(key: &str, bytes: &[u8]) -> Result<Value, Corrupt> {
     <Value as crate::value::sealed::Sealed>::decode(Some(key), bytes)
 }
 
+/// The snapshot member that holds every expiry: `{"key": unix ms, ...}` (`docs/design.md`).
+pub(crate) const EXPIRES_MEMBER: &str = "\u{0}expires";
+
+/// The record that tells older versions a record store holds expiring records, which they
+/// cannot read: a reserved key, which they refuse as "written by a newer version".
+pub(crate) const FORMAT_KEY: &str = "\u{0}format";
+
+/// [`FORMAT_KEY`]'s value: the format version that added expiry.
+pub(crate) const FORMAT_VERSION: u64 = 2;
+
+/// What storage holds, decoded: the values, their expiries, and whether the format marker is
+/// stored.
+#[derive(Debug)]
+pub(crate) struct Contents<V> {
+    pub(crate) map: Entries<V>,
+    pub(crate) expiries: Expiries,
+    pub(crate) marked: bool,
+}
+
+impl<V> Default for Contents<V> {
+    fn default() -> Self {
+        Self {
+            map: Entries::new(),
+            expiries: Expiries::default(),
+            marked: false,
+        }
+    }
+}
+
 /// Encodes `base` with `staged` applied over it (after erasing `base` if `clear`): one JSON
 /// object, keys in ascending byte order, then a newline. The same map gives the same bytes.
+/// If any key has an expiry, the first member is [`EXPIRES_MEMBER`], an object of each such
+/// key's expiry in unix milliseconds, keys ascending.
 pub(crate) fn encode_snapshot<V: Json>(
     base: &Entries<V>,
+    expiries: &Expiries,
     staged: &[(SmolStr, Staged<V>)],
     clear: bool,
 ) -> Vec<u8> {
@@ -57,10 +90,46 @@ pub(crate) fn encode_snapshot<V: Json>(
         .map(|(k, v)| (k.as_str(), v));
     let set = staged
         .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|(v, _)| (k.as_str(), v)));
+        .filter(|(k, _)| !k.starts_with(RESERVED_PREFIX))
+        .filter_map(|(k, v)| v.as_ref().map(|put| (k.as_str(), &put.value)));
     let entries = Sorted::new(base.len() + staged.len(), kept.chain(set));
 
     let mut out = V::encode_object(entries.as_slice());
+    let mut timed: Vec<(&str, u64)> = if clear {
+        Vec::new()
+    } else {
+        expiries
+            .sorted()
+            .into_iter()
+            .filter(|(k, _)| !is_staged(k))
+            .collect()
+    };
+    let before = timed.len();
+    timed.extend(
+        staged
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_ref()?.expires?))),
+    );
+    if timed.len() > before {
+        timed.sort_unstable();
+    }
+    if !timed.is_empty() {
+        let mut member = String::from("{\"\\u0000expires\":{");
+        for (i, (key, at)) in timed.iter().enumerate() {
+            if i > 0 {
+                member.push(',');
+            }
+            member.push_str(crate::JsonText::string(key).as_str());
+            member.push(':');
+            member.push_str(crate::json::Decimal::new(*at).as_str());
+        }
+        member.push('}');
+        if out.len() > 2 {
+            member.push(',');
+        }
+        // `out` is `{` + members + `}`: the member goes first, since U+0000 sorts first.
+        out.splice(..1, member.into_bytes());
+    }
     out.push(b'\n');
     out
 }
@@ -82,9 +151,9 @@ impl Serialize for Object<'_> {
     }
 }
 
-/// Decodes a snapshot. Anything but one JSON object, or a key in the reserved namespace, is
-/// [`Corrupt`], with the line and column where decoding stopped.
-pub(crate) fn decode_snapshot<V: Json>(bytes: &[u8]) -> Result<Entries<V>, Corrupt> {
+/// Decodes a snapshot. Anything but one JSON object, or a key in the reserved namespace other
+/// than the format's own, is [`Corrupt`], with the line and column where decoding stopped.
+pub(crate) fn decode_snapshot<V: Json>(bytes: &[u8]) -> Result<Contents<V>, Corrupt> {
     // A UTF-8 byte order mark (Windows editors, PowerShell's `Out-File`) is read past; the next
     // write leaves it out. Positions in errors count from after it.
     let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
@@ -93,44 +162,102 @@ pub(crate) fn decode_snapshot<V: Json>(bytes: &[u8]) -> Result<Entries<V>, Corru
         Some(b'{') => {}
         Some(_) => return Err(Corrupt::new(None, "the top level is not a JSON object")),
     }
-    let map = V::decode_object(bytes)?;
+    let mut map: Entries<V> = V::decode_object(bytes)?;
+    let marked = map.remove(FORMAT_KEY).is_some();
+    let member = map.remove(EXPIRES_MEMBER);
     reject_reserved(map.keys().map(SmolStr::as_str))?;
-    Ok(map)
+    let mut expiries = Expiries::default();
+    if let Some(member) = member {
+        let text = member.encode();
+        let invalid = || {
+            Corrupt::new(
+                Some(EXPIRES_MEMBER),
+                "not an object of whole unix milliseconds up to 2^53 - 1",
+            )
+        };
+        if text.first() != Some(&b'{') {
+            return Err(invalid());
+        }
+        let times: Entries<V> = V::decode_object(&text)?;
+        for (key, at) in &times {
+            let at = expiry::parse_ms(&at.encode()).ok_or_else(invalid)?;
+            // An expiry for a key the file does not hold means nothing, and is dropped.
+            if map.contains_key(key) {
+                expiries.set(key, Some(at));
+            }
+        }
+    }
+    Ok(Contents {
+        map,
+        expiries,
+        marked,
+    })
+}
+
+/// One record as stored: its expiry and value, or for the format marker `None`.
+pub(crate) fn decode_one<V: Json>(
+    key: &str,
+    record: &[u8],
+) -> Result<Option<(V, Option<u64>)>, Corrupt> {
+    if key == FORMAT_KEY {
+        return Ok(None);
+    }
+    reject_reserved(core::iter::once(key))?;
+    let (at, value) =
+        expiry::decode_record(record).map_err(|reason| Corrupt::new(Some(key), &reason))?;
+    Ok(Some((V::decode(Some(key), value)?, at)))
 }
 
 /// Decodes one record per key.
 pub(crate) fn decode_records<V: Json>(
     records: Vec<(String, Vec<u8>)>,
-) -> Result<Entries<V>, Corrupt> {
-    reject_reserved(records.iter().map(|(k, _)| k.as_str()))?;
-    let mut map = Entries::with_capacity(records.len());
+) -> Result<Contents<V>, Corrupt> {
+    reject_reserved(
+        records
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| *k != FORMAT_KEY),
+    )?;
+    let mut contents = Contents::default();
+    contents.map.reserve(records.len());
     for (key, bytes) in records {
-        let value = V::decode(Some(&key), &bytes)?;
-        map.insert(key.into(), value);
-    }
-    Ok(map)
-}
-
-/// Applies journaled `changes` over `map`, in order. A key in the reserved namespace, or a
-/// value that does not decode, is [`Corrupt`] naming the key.
-pub(crate) fn replay<V: Json>(
-    mut map: Entries<V>,
-    changes: Vec<Replay>,
-) -> Result<Entries<V>, Corrupt> {
-    for change in changes {
-        match change {
-            Replay::Clear => map.clear(),
-            Replay::Put { key, value } => {
-                reject_reserved(core::iter::once(key.as_str()))?;
-                let value = V::decode(Some(&key), &value)?;
-                map.insert(key.into(), value);
-            }
-            Replay::Delete { key } => {
-                map.remove(key.as_str());
+        match decode_one(&key, &bytes)? {
+            None => contents.marked = true,
+            Some((value, at)) => {
+                if at.is_some() {
+                    contents.expiries.set(&key, at);
+                }
+                contents.map.insert(key.into(), value);
             }
         }
     }
-    Ok(map)
+    Ok(contents)
+}
+
+/// Applies journaled `changes` over `contents`, in order. A key in the reserved namespace
+/// other than the format's own, or a value that does not decode, is [`Corrupt`] naming the
+/// key.
+pub(crate) fn replay<V: Json>(
+    mut contents: Contents<V>,
+    changes: Vec<Replay>,
+) -> Result<Contents<V>, Corrupt> {
+    for change in changes {
+        match change {
+            Replay::Clear => contents = Contents::default(),
+            Replay::Put { key, value } => match decode_one(&key, &value)? {
+                None => contents.marked = true,
+                Some((value, at)) => {
+                    contents.expiries.set(&key, at);
+                    contents.map.insert(key.into(), value);
+                }
+            },
+            Replay::Delete { key } => {
+                contents.map.remove(key.as_str());
+                contents.expiries.set(&key, None);
+            }
+        }
+    }
+    Ok(contents)
 }
 
 pub(crate) fn reject_reserved<'a>(mut keys: impl Iterator<Item = &'a str>) -> Result<(), Corrupt> {
@@ -155,7 +282,7 @@ impl Corrupt {
         }
     }
 
-    fn new(key: Option<&str>, reason: &str) -> Self {
+    pub(crate) fn new(key: Option<&str>, reason: &str) -> Self {
         Self {
             key: key.map(ToString::to_string),
             line: 0,

@@ -1,6 +1,7 @@
 use alloc::string::String;
 use core::fmt;
 
+use crate::expiry::InvalidTtl;
 use crate::json::{Decimal, JsonText};
 use crate::limits::LimitExceeded;
 use crate::persist::{StorageError, StorageErrorKind};
@@ -27,6 +28,7 @@ impl<E: StorageError> Error<E> {
             Self::Corrupt(_) => ErrorKind::Corrupt,
             Self::Rejected(Rejected::Limit(_)) => ErrorKind::LimitExceeded,
             Self::Rejected(Rejected::ReservedKey(_)) => ErrorKind::ReservedKey,
+            Self::Rejected(Rejected::Ttl(_)) => ErrorKind::InvalidTtl,
         }
     }
 }
@@ -86,6 +88,8 @@ pub enum ErrorKind {
     LimitExceeded,
     /// A key in the reserved namespace was written.
     ReservedKey,
+    /// A time to live under 1 ms, or ending after the latest expiry a store holds.
+    InvalidTtl,
 }
 
 /// Stored data that does not decode. Nothing was written over it.
@@ -130,6 +134,8 @@ pub enum Rejected {
     Limit(LimitExceeded),
     /// The key begins with [`RESERVED_PREFIX`](crate::RESERVED_PREFIX).
     ReservedKey(String),
+    /// The time to live is not one a store holds.
+    Ttl(InvalidTtl),
 }
 
 impl fmt::Display for Rejected {
@@ -141,6 +147,7 @@ impl fmt::Display for Rejected {
                 "key {} begins with U+0000, which is reserved for the store's format",
                 JsonText::string(key)
             ),
+            Self::Ttl(e) => e.fmt(f),
         }
     }
 }
@@ -149,8 +156,15 @@ impl core::error::Error for Rejected {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Limit(e) => Some(e),
+            Self::Ttl(e) => Some(e),
             Self::ReservedKey(_) => None,
         }
+    }
+}
+
+impl From<InvalidTtl> for Rejected {
+    fn from(e: InvalidTtl) -> Self {
+        Self::Ttl(e)
     }
 }
 

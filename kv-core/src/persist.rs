@@ -10,6 +10,7 @@ use smol_str::SmolStr;
 
 use crate::codec::{self, Entries};
 use crate::error::Corrupt;
+use crate::expiry::Expiries;
 use crate::transaction::Staged;
 use crate::value::Json;
 
@@ -83,7 +84,7 @@ pub enum Replay {
     Put {
         /// The key.
         key: String,
-        /// The value, encoded as in a snapshot.
+        /// The key's record, as [`Change::Put`]'s.
         value: Vec<u8>,
     },
     /// The key no longer exists.
@@ -100,7 +101,10 @@ pub enum Change<'a> {
     Put {
         /// The key.
         key: &'a str,
-        /// The value, encoded as JSON.
+        /// The key's record: its value encoded as JSON, or for a key with an expiry that
+        /// encoding preceded by the expiry ([`encode_record`](crate::encode_record)). A record
+        /// adapter stores it as it is; the key may be the format's own reserved key
+        /// (U+0000 `format`), which a record adapter stores like any other.
         value: &'a [u8],
     },
     /// The key no longer exists.
@@ -127,6 +131,7 @@ impl<'a> Change<'a> {
 pub struct Commit<'a, V = Value> {
     pub(crate) prepared: &'a Prepared<V>,
     pub(crate) base: &'a Entries<V>,
+    pub(crate) expiries: &'a Expiries,
 }
 
 impl<V: Json> Commit<'_, V> {
@@ -144,7 +149,12 @@ impl<V: Json> Commit<'_, V> {
     ///
     /// Computed on each call; a record adapter never needs it.
     pub fn snapshot(&self) -> Vec<u8> {
-        codec::encode_snapshot(self.base, &self.prepared.changes, self.prepared.clear)
+        codec::encode_snapshot(
+            self.base,
+            self.expiries,
+            &self.prepared.changes,
+            self.prepared.clear,
+        )
     }
 
     /// How many keys the store holds once this commit applies.
@@ -182,9 +192,9 @@ impl<V: Json> Prepared<V> {
     /// The changed keys with their new encoded values, in ascending key order, each once.
     pub fn changes(&self) -> impl ExactSizeIterator<Item = Change<'_>> + '_ {
         self.changes.iter().map(|(key, value)| match value {
-            Some((_, encoded)) => Change::Put {
+            Some(put) => Change::Put {
                 key,
-                value: encoded,
+                value: &put.record,
             },
             None => Change::Delete { key },
         })

@@ -4,13 +4,17 @@ use alloc::vec::Vec;
 use serde_json::{Map, Value};
 
 use crate::clock::Clock;
-use crate::codec::{self, Entries};
+use core::time::Duration;
+
+use crate::codec::{self, Contents, Entries, FORMAT_KEY, FORMAT_VERSION, RESERVED_PREFIX};
 use crate::error::Rejected;
 use crate::error::{Corrupt, Error};
+use crate::expiry::{Expiries, REMOVED_PER_WRITE, Ttl, encode_record};
+use crate::json::Decimal;
 use crate::limits::Limits;
 use crate::persist::{Change, Commit, Persist, Prepared, Stored};
 use crate::sorted::Sorted;
-use crate::transaction::{Pending, Transaction, View};
+use crate::transaction::{Pending, Put, Transaction, View};
 use crate::value::Json;
 
 /// A persistent map from string keys to JSON values, held as `V`: parsed [`Value`]s by
@@ -21,43 +25,93 @@ use crate::value::Json;
 /// holds, and nothing is half-applied.
 #[derive(Debug)]
 pub struct Store<P, C, V = Value> {
-    /// Invariant: equal to what `persist` holds, decoded. Changed only after a commit
-    /// succeeded (`Store::commit`), or to mirror another writer's commit (`Store::observe`).
+    /// Invariant: `map`, `expiries` and `marked` equal what `persist` holds, decoded. Changed
+    /// only after a commit succeeded (`Store::apply`), or to mirror another writer's commit
+    /// (`Store::observe`, `Store::refresh`).
     map: Entries<V>,
+    /// The expiry of every key that has one, expired or not.
+    expiries: Expiries,
+    /// Whether storage holds the format marker ([`codec::FORMAT_KEY`]).
+    marked: bool,
     persist: P,
     clock: C,
     limits: Limits,
 }
 
 impl<P, C: Clock, V: Json> Store<P, C, V> {
-    /// The value under `key`.
+    /// Whether `key` has expired now (false for a key without an expiry, whose check reads
+    /// no clock).
+    fn expired(&self, key: &str) -> bool {
+        !self.expiries.is_empty()
+            && self
+                .expiries
+                .get(key)
+                .is_some_and(|at| at <= self.clock.now_ms())
+    }
+
+    /// The time reads compare expiries with: the clock, read only if some key has an expiry.
+    fn read_time(&self) -> u64 {
+        if self.expiries.is_empty() {
+            0
+        } else {
+            self.clock.now_ms()
+        }
+    }
+
+    /// The value under `key`; `None` if it is absent or has expired.
     pub fn get(&self, key: &str) -> Option<&V> {
-        self.map.get(key)
+        self.map.get(key).filter(|_| !self.expired(key))
     }
 
     /// The value under `key`, or `fallback` if there is none.
     pub fn get_or(&self, key: &str, fallback: V) -> V {
-        self.map.get(key).cloned().unwrap_or(fallback)
+        self.get(key).cloned().unwrap_or(fallback)
     }
 
-    /// Whether `key` exists.
+    /// Whether `key` exists (and has not expired).
     pub fn contains(&self, key: &str) -> bool {
-        self.map.contains_key(key)
+        self.get(key).is_some()
     }
 
-    /// How many keys the store holds.
+    /// `key`'s time to live now: [`Ttl::Missing`] for an absent or expired key.
+    pub fn ttl(&self, key: &str) -> Ttl {
+        if !self.map.contains_key(key) {
+            return Ttl::Missing;
+        }
+        match self.expiries.get(key) {
+            None => Ttl::Never,
+            Some(at) => match at.checked_sub(self.clock.now_ms()) {
+                Some(left) if left > 0 => Ttl::Left(Duration::from_millis(left)),
+                _ => Ttl::Missing,
+            },
+        }
+    }
+
+    /// When `key` expires, in unix milliseconds: `None` if it has no expiry or does not exist
+    /// (expired or not).
+    pub fn expires_at(&self, key: &str) -> Option<u64> {
+        self.expiries.get(key)
+    }
+
+    /// How many keys the store holds, not counting expired ones.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.map.len() - self.expiries.count_expired(self.read_time())
     }
 
-    /// Whether the store holds no keys.
+    /// Whether the store holds no keys (expired ones do not count).
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
+    }
+
+    /// How many keys storage holds, expired ones not yet removed too (what
+    /// [`Limits::max_entries`] counts).
+    pub fn stored_len(&self) -> usize {
+        self.map.len()
     }
 
     /// Every key, in no particular order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.map.keys().map(|k| k.as_str())
+        self.iter().map(|(k, _)| k)
     }
 
     /// Every key, in ascending byte order.
@@ -67,17 +121,26 @@ impl<P, C: Clock, V: Json> Store<P, C, V> {
 
     /// Every value, in no particular order.
     pub fn values(&self) -> impl ExactSizeIterator<Item = &V> + '_ {
-        self.map.values()
+        self.iter().map(|(_, v)| v)
     }
 
-    /// Every key with its value, in no particular order.
+    /// Every key with its value, in no particular order; expired keys are left out.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &V)> + '_ {
-        self.map.iter().map(|(k, v)| (k.as_str(), v))
+        let now = self.read_time();
+        let left = self.map.len() - self.expiries.count_expired(now);
+        Live {
+            inner: self
+                .map
+                .iter()
+                .filter(move |(k, _)| !self.expiries.expired(k, now))
+                .map(|(k, v)| (k.as_str(), v)),
+            left,
+        }
     }
 
     /// The whole store encoded as one snapshot, exactly as a snapshot adapter stores it.
     pub fn snapshot(&self) -> Vec<u8> {
-        codec::encode_snapshot(&self.map, &[], false)
+        codec::encode_snapshot(&self.map, &self.expiries, &[], false)
     }
 
     /// The limits writes are checked against.
@@ -152,11 +215,31 @@ impl<P, C: Clock, V: Json> Store<P, C, V> {
     ) -> Result<Result<(R, Prepared<V>), Rejected>, E> {
         let view = View {
             base: &self.map,
+            expiries: &self.expiries,
             pending,
         };
-        let mut tx = Transaction::new(view, &self.limits, self.clock.now());
+        let mut tx = Transaction::new(view, &self.limits, self.clock.now_ms());
         let result = f(&mut tx)?;
+        if tx.clear || !tx.staged.is_empty() {
+            // A write also removes a few keys that have expired: storage shrinks back to the
+            // live keys, at a bounded cost per write.
+            tx.remove_expired(REMOVED_PER_WRITE);
+        }
         let clear = tx.clear;
+        let expiring = tx
+            .staged
+            .values()
+            .any(|s| s.as_ref().is_some_and(|put| put.expires.is_some()));
+        if expiring && !view.marked(self.marked && !clear) {
+            tx.staged.insert(
+                FORMAT_KEY.into(),
+                Some(Put {
+                    value: V::from_seconds(FORMAT_VERSION),
+                    expires: None,
+                    record: Decimal::new(FORMAT_VERSION).as_str().into(),
+                }),
+            );
+        }
         let mut changes: Vec<_> = tx.staged.into_iter().collect();
         changes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut reads = tx.reads.into_inner();
@@ -165,15 +248,18 @@ impl<P, C: Clock, V: Json> Store<P, C, V> {
         let reads = reads
             .into_iter()
             .map(|key| {
-                let seen = view.get(&key).map(V::encode);
+                let seen = view
+                    .stored(&key)
+                    .map(|(value, at)| encode_record(&value.encode(), at));
                 (key, seen)
             })
             .collect();
         let before = view.len();
         let len_after = changes
             .iter()
+            .filter(|(key, _)| !key.starts_with(RESERVED_PREFIX))
             .fold(if clear { 0 } else { before }, |len, (key, value)| {
-                let existed = !clear && view.contains(key);
+                let existed = !clear && view.stored(key).is_some();
                 match (existed, value.is_some()) {
                     (false, true) => len + 1,
                     (true, false) => len - 1,
@@ -202,6 +288,7 @@ impl<P, C: Clock, V: Json> Store<P, C, V> {
         Commit {
             prepared,
             base: &self.map,
+            expiries: &self.expiries,
         }
     }
 
@@ -209,10 +296,18 @@ impl<P, C: Clock, V: Json> Store<P, C, V> {
     pub fn apply(&mut self, prepared: Prepared<V>) {
         if prepared.clear {
             self.map.clear();
+            self.expiries.clear();
+            self.marked = false;
         }
         for (key, value) in prepared.changes {
+            if key == FORMAT_KEY {
+                self.marked = true;
+                continue;
+            }
+            self.expiries
+                .set(&key, value.as_ref().and_then(|put| put.expires));
             match value {
-                Some((value, _)) => self.map.insert(key, value),
+                Some(put) => self.map.insert(key, put.value),
                 None => self.map.remove(&key),
             };
         }
@@ -229,26 +324,52 @@ impl<P, C: Clock, V: Json> Store<P, C, V> {
     ) -> Result<bool, Corrupt> {
         let mut differ = Vec::new();
         for (key, bytes) in records {
-            codec::reject_reserved(core::iter::once(key))?;
-            let value = bytes.map(|b| V::decode(Some(key), b)).transpose()?;
-            if self.map.get(key) != value.as_ref() {
-                differ.push((key, value));
+            let decoded = match bytes {
+                Some(bytes) => match codec::decode_one::<V>(key, bytes)? {
+                    None => {
+                        self.marked = true;
+                        continue;
+                    }
+                    Some(decoded) => Some(decoded),
+                },
+                None if key == FORMAT_KEY => {
+                    self.marked = false;
+                    continue;
+                }
+                None => None,
+            };
+            let held = self
+                .map
+                .get(key)
+                .map(|value| (value, self.expiries.get(key)));
+            if held != decoded.as_ref().map(|(value, at)| (value, *at)) {
+                differ.push((key, decoded));
             }
         }
         let changed = !differ.is_empty();
-        for (key, value) in differ {
-            match value {
-                Some(value) => self.map.insert(key.into(), value),
-                None => self.map.remove(key),
-            };
+        for (key, decoded) in differ {
+            self.set_held(key, decoded);
         }
         Ok(changed)
+    }
+
+    /// Memory's entry for `key` becomes `decoded` (`None`: absent).
+    fn set_held(&mut self, key: &str, decoded: Option<(V, Option<u64>)>) {
+        self.expiries
+            .set(key, decoded.as_ref().and_then(|(_, at)| *at));
+        match decoded {
+            Some((value, _)) => self.map.insert(key.into(), value),
+            None => self.map.remove(key),
+        };
     }
 
     /// Replaces memory with everything `stored` holds (a host's full re-read); on error memory
     /// is unchanged.
     pub fn replace_all(&mut self, stored: Stored) -> Result<(), Corrupt> {
-        self.map = decode(stored)?;
+        let contents = decode(stored)?;
+        self.map = contents.map;
+        self.expiries = contents.expiries;
+        self.marked = contents.marked;
         Ok(())
     }
 
@@ -264,18 +385,22 @@ impl<P, C: Clock, V: Json> Store<P, C, V> {
         let mut decoded = alloc::vec::Vec::new();
         for change in changes {
             decoded.push(match change {
-                Change::Put { key, value } => (key, Some(V::decode(Some(key), value)?)),
+                Change::Put { key, value } => (key, Some(codec::decode_one::<V>(key, value)?)),
                 Change::Delete { key } => (key, None),
             });
         }
         if clear {
             self.map.clear();
+            self.expiries.clear();
+            self.marked = false;
         }
-        for (key, value) in decoded {
-            match value {
-                Some(value) => self.map.insert(key.into(), value),
-                None => self.map.remove(key),
-            };
+        for (key, change) in decoded {
+            match change {
+                Some(None) => self.marked = true,
+                None if key == FORMAT_KEY => self.marked = false,
+                Some(Some(decoded)) => self.set_held(key, Some(decoded)),
+                None => self.set_held(key, None),
+            }
         }
         Ok(())
     }
@@ -286,8 +411,11 @@ impl<C: Clock, V: Json> Store<(), C, V> {
     /// [`prepare`](Self::prepare) and [`apply`](Self::apply). Bytes that do not decode are
     /// [`Corrupt`].
     pub fn from_stored(stored: Stored, clock: C, limits: Limits) -> Result<Self, Corrupt> {
+        let contents = decode(stored)?;
         Ok(Self {
-            map: decode(stored)?,
+            map: contents.map,
+            expiries: contents.expiries,
+            marked: contents.marked,
             persist: (),
             clock,
             limits,
@@ -309,9 +437,11 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
         limits: Limits,
     ) -> Result<Self, Error<P::Error>> {
         let stored = persist.load().await.map_err(Error::Storage)?;
-        let map = decode(stored)?;
+        let contents = decode(stored)?;
         Ok(Self {
-            map,
+            map: contents.map,
+            expiries: contents.expiries,
+            marked: contents.marked,
             persist,
             clock,
             limits,
@@ -352,6 +482,72 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
         .await
     }
 
+    /// Sets `key` to `value`, expiring `ttl` from now (at least 1 ms, rounded to the
+    /// millisecond); [`Rejected::Ttl`] for a ttl the store does not hold.
+    pub async fn set_with_ttl(
+        &mut self,
+        key: impl Into<String>,
+        value: V,
+        ttl: Duration,
+    ) -> Result<(), Error<P::Error>> {
+        self.transaction(|tx| Ok(tx.set_with_ttl(key, value, ttl)?))
+            .await
+    }
+
+    /// Sets `key` to the current time in whole unix seconds, expiring `ttl` from now: "seen
+    /// now, forget in 30 days". Returns that time.
+    pub async fn touch_with_ttl(
+        &mut self,
+        key: impl Into<String>,
+        ttl: Duration,
+    ) -> Result<u64, Error<P::Error>> {
+        self.transaction(|tx| Ok(tx.touch_with_ttl(key, ttl)?))
+            .await
+    }
+
+    /// Sets `key` to `value` unless it exists (an expired key does not), the new value expiring
+    /// `ttl` from now; returns whether it was set.
+    pub async fn set_if_absent_with_ttl(
+        &mut self,
+        key: impl Into<String>,
+        value: V,
+        ttl: Duration,
+    ) -> Result<bool, Error<P::Error>> {
+        self.transaction(|tx| Ok(tx.set_if_absent_with_ttl(key, value, ttl)?))
+            .await
+    }
+
+    /// Sets every key to its value, each expiring `ttl` from now, in one commit.
+    pub async fn set_many_with_ttl<K: Into<String>>(
+        &mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+        ttl: Duration,
+    ) -> Result<(), Error<P::Error>> {
+        self.transaction(|tx| {
+            for (key, value) in entries {
+                tx.set_with_ttl(key, value, ttl)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Gives `key` an expiry `ttl` from now, or removes its expiry (`None`); returns whether
+    /// the key exists. A missing key stays missing.
+    pub async fn expire(
+        &mut self,
+        key: &str,
+        ttl: Option<Duration>,
+    ) -> Result<bool, Error<P::Error>> {
+        self.transaction(|tx| Ok(tx.expire(key, ttl)?)).await
+    }
+
+    /// Removes from storage every key that has expired; returns how many. (Writes remove a
+    /// few each too; reads never do.)
+    pub async fn purge(&mut self) -> Result<usize, Error<P::Error>> {
+        self.transaction(|tx| Ok(tx.purge())).await
+    }
+
     /// Removes `key`; returns whether it existed. Removing a missing key writes nothing.
     pub async fn delete(&mut self, key: &str) -> Result<bool, Error<P::Error>> {
         self.transaction(|tx| Ok(tx.delete(key))).await
@@ -389,8 +585,8 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
             .await
     }
 
-    /// Replaces the value under `key` with `f(current)`, atomically: `Some` sets, `None`
-    /// removes. Returns the new value.
+    /// Replaces the value under `key` with `f(current)`, atomically: `Some` sets, keeping the
+    /// key's expiry, `None` removes. Returns the new value.
     pub async fn update(
         &mut self,
         key: impl Into<String>,
@@ -399,7 +595,7 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
         let key = key.into();
         self.transaction(|tx| match f(tx.get(&key)) {
             Some(value) => {
-                tx.set(key, value.clone())?;
+                tx.set_keeping_ttl(key, value.clone())?;
                 Ok(Some(value))
             }
             None => {
@@ -446,6 +642,7 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
         let commit = Commit {
             prepared: &prepared,
             base: &self.map,
+            expiries: &self.expiries,
         };
         self.persist.commit(&commit).await.map_err(Error::Storage)?;
         self.apply(prepared);
@@ -462,28 +659,49 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
 impl<P, C: Clock> Store<P, C, Value> {
     /// A copy of the whole store, keys in ascending order.
     pub fn get_all(&self) -> Map<String, Value> {
-        self.map
-            .iter()
-            .map(|(k, v)| (String::from(k.as_str()), v.clone()))
+        self.iter()
+            .map(|(k, v)| (String::from(k), v.clone()))
             .collect()
     }
 }
 
-fn decode<V: Json>(stored: Stored) -> Result<Entries<V>, Corrupt> {
+fn decode<V: Json>(stored: Stored) -> Result<Contents<V>, Corrupt> {
     match stored {
-        Stored::Nothing => Ok(Entries::new()),
+        Stored::Nothing => Ok(Contents::default()),
         Stored::Snapshot(bytes) => codec::decode_snapshot(&bytes),
         Stored::Records(records) => codec::decode_records(records),
         Stored::Journaled { snapshot, changes } => {
             let base = match snapshot {
                 Some(bytes) => codec::decode_snapshot(&bytes)?,
-                None => Entries::new(),
+                None => Contents::default(),
             };
             codec::replay(base, changes)
         }
         Stored::Corrupt(corrupt) => Err(corrupt),
     }
 }
+
+/// An iterator over the live keys, which knows how many there are.
+struct Live<I> {
+    inner: I,
+    left: usize,
+}
+
+impl<I: Iterator> Iterator for Live<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let item = self.inner.next()?;
+        self.left -= 1;
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<I: Iterator> ExactSizeIterator for Live<I> {}
 
 #[cfg(test)]
 mod tests {

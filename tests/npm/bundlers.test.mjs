@@ -19,13 +19,24 @@ const BUNDLERS = join(REPO, "www", "bundlers");
 const PKG = join(REPO, "kv-wasm", "pkg");
 const EXPECTED = { backend: "indexedDB", greeting: "hello", fallback: 0, keys: ["greeting", "list", "n"] };
 
-// Without this, a `node --test` run from here would report to this one instead of failing.
-const { NODE_TEST_CONTEXT: _, ...ENV } = process.env;
+// Without NODE_TEST_CONTEXT, a `node --test` run from here would report to this one instead of
+// failing. Colour is off: with `CI` set (as CI machines do) Vite colours its output even into a
+// pipe, and the port it prints is then wrapped in escape codes.
+const { NODE_TEST_CONTEXT: _, FORCE_COLOR: __, ...INHERITED } = process.env;
+const ENV = { ...INHERITED, NO_COLOR: "1" };
+
+/** How long one bundler command or server start may take before the test fails. */
+const PATIENCE_MS = 180_000;
+
+/** `text` without terminal escape sequences (colours, bold). */
+const plain = (text) => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 
 /** Runs `command` to completion in `cwd`; resolves its output, rejects with it on failure. */
 function run(command, args, cwd = BUNDLERS) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env: ENV, stdio: ["ignore", "pipe", "pipe"] });
+    const timer = setTimeout(() => child.kill("SIGKILL"), PATIENCE_MS);
+    child.on("close", () => clearTimeout(timer));
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
@@ -65,15 +76,24 @@ async function viteDev() {
       process.kill(-child.pid, "SIGTERM");
     });
   let output = "";
-  await new Promise((resolve, reject) => {
-    const onData = (data) => {
-      output += data;
-      if (output.includes(`127.0.0.1:${port}`)) resolve();
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("close", (code) => reject(new Error(`vite exited ${code} before listening:\n${output}`)));
-  });
+  try {
+    await new Promise((resolve, reject) => {
+      const onData = (data) => {
+        output += data;
+        if (plain(output).includes(`127.0.0.1:${port}`)) resolve();
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      child.on("close", (code) => reject(new Error(`vite exited ${code} before listening:\n${output}`)));
+      setTimeout(
+        () => reject(new Error(`vite printed no address within ${PATIENCE_MS} ms:\n${output}`)),
+        PATIENCE_MS,
+      ).unref();
+    });
+  } catch (e) {
+    await stop();
+    throw e;
+  }
   return { url: `http://127.0.0.1:${port}/`, stop };
 }
 

@@ -2,7 +2,11 @@
 //! `V`, and panics if its adapter breaks the rule for stores of `V`;
 //! [`conformance_tests!`](crate::conformance_tests) makes them tests.
 
-use kv_core::{Error, ErrorKind, Limit, Limits, ManualClock, Persist, Rejected, Store, Value};
+use std::time::Duration;
+
+use kv_core::{
+    Clock, Error, ErrorKind, Limit, Limits, ManualClock, Persist, Rejected, Store, Ttl, Value,
+};
 use serde_json::json;
 
 use crate::faulty::{Faults, FaultyPersist};
@@ -95,6 +99,32 @@ macro_rules! for_each_case {
         $m!($arg, get_all_and_the_iterators_agree);
         $m!($arg, a_failed_commit_leaves_memory_equal_to_storage);
         $m!($arg, corrupt_storage_fails_to_open_and_is_not_overwritten);
+        $m!(
+            $arg,
+            a_key_is_absent_for_every_read_from_the_moment_it_expires
+        );
+        $m!($arg, an_expiry_survives_reopening_to_the_millisecond);
+        $m!($arg, set_removes_an_expiry_and_update_keeps_it);
+        $m!($arg, set_if_absent_claims_an_expired_key_again);
+        $m!($arg, touch_with_a_ttl_is_seen_now_forget_later);
+        $m!($arg, set_many_with_a_ttl_gives_every_key_the_same_expiry);
+        $m!(
+            $arg,
+            expire_sets_or_removes_an_expiry_and_answers_whether_the_key_exists
+        );
+        $m!(
+            $arg,
+            a_ttl_the_store_cannot_hold_is_rejected_and_nothing_changes
+        );
+        $m!(
+            $arg,
+            expired_keys_leave_storage_within_writes_and_on_purge_never_on_reads
+        );
+        $m!(
+            $arg,
+            a_store_whose_expiring_keys_are_gone_snapshots_as_before
+        );
+        $m!($arg, clear_forgets_every_expiry);
     };
 }
 
@@ -496,4 +526,244 @@ pub async fn corrupt_storage_fails_to_open_and_is_not_overwritten<H: Harness, V:
             Ok(_) => panic!("{attempt} open of corrupt storage succeeded"),
         }
     }
+}
+
+/// Reopens the store as [`reopen`] does, with the clock where `store`'s showed.
+async fn reopen_keeping_time<H: Harness, V: TestValue>(
+    h: &mut H,
+    store: TestStore<H::Persist, V>,
+) -> TestStore<H::Persist, V> {
+    let now = store.clock().now_ms();
+    let store = reopen(h, store).await;
+    store.clock().set_ms(now);
+    store
+}
+
+const fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+pub async fn a_key_is_absent_for_every_read_from_the_moment_it_expires<H: Harness, V: TestValue>(
+    h: &mut H,
+) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store.set_with_ttl("a", v!(1), secs(90)).await);
+    ok!(store.set("b", v!(2)).await);
+    store.clock().advance_ms(89_999);
+    assert_eq!(store.get("a"), Some(&v!(1)));
+    assert_eq!(store.ttl("a"), Ttl::Left(Duration::from_millis(1)));
+    assert_eq!(store.len(), 2);
+    store.clock().advance_ms(1);
+    assert_eq!(store.get("a"), None);
+    assert_eq!(store.get_or("a", v!(0)), v!(0));
+    assert!(!store.contains("a"));
+    assert_eq!(store.ttl("a"), Ttl::Missing);
+    assert_eq!(store.len(), 1);
+    assert!(!store.is_empty());
+    assert_eq!(store.keys().collect::<Vec<_>>(), ["b"]);
+    assert_eq!(store.sorted_keys().collect::<Vec<_>>(), ["b"]);
+    assert_eq!(store.values().count(), 1);
+    assert_eq!(store.iter().len(), 1);
+    assert_eq!(all(&store), json!({"b": 2}));
+    assert_eq!(store.ttl("b"), Ttl::Never);
+    // Deleting it finds nothing to delete.
+    assert!(!ok!(store.delete("a").await));
+    let store = reopen_keeping_time(h, store).await;
+    assert_eq!(all(&store), json!({"b": 2}));
+}
+
+pub async fn an_expiry_survives_reopening_to_the_millisecond<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store
+        .set_with_ttl("a", v!({"n": 1}), Duration::from_millis(1500))
+        .await);
+    let at = store.expires_at("a");
+    assert_eq!(at, Some(NOW * 1000 + 1500));
+    let store = reopen_keeping_time(h, store).await;
+    assert_eq!(store.expires_at("a"), at);
+    assert_eq!(store.get("a"), Some(&v!({"n": 1})));
+    store.clock().advance_ms(1500);
+    assert_eq!(store.get("a"), None);
+}
+
+pub async fn set_removes_an_expiry_and_update_keeps_it<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store.set_with_ttl("a", v!(1), secs(10)).await);
+    ok!(store.set("a", v!(2)).await);
+    assert_eq!(store.ttl("a"), Ttl::Never);
+    ok!(store.set_with_ttl("a", v!(3), secs(10)).await);
+    store.clock().advance(4);
+    ok!(store
+        .update("a", |n| Some(v!(n
+            .map_or(0, |n| n.to_json().as_u64().unwrap_or(0))
+            + 1)))
+        .await);
+    assert_eq!(store.get("a"), Some(&v!(4)));
+    assert_eq!(store.ttl("a"), Ttl::Left(secs(6)));
+    let store = reopen_keeping_time(h, store).await;
+    assert_eq!(store.ttl("a"), Ttl::Left(secs(6)));
+    store.clock().advance(6);
+    assert_eq!(store.get("a"), None);
+}
+
+pub async fn set_if_absent_claims_an_expired_key_again<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    assert!(ok!(store
+        .set_if_absent_with_ttl("seen:1", v!(1), secs(1))
+        .await));
+    assert!(!ok!(store
+        .set_if_absent_with_ttl("seen:1", v!(2), secs(1))
+        .await));
+    assert!(!ok!(store.set_if_absent("seen:1", v!(2)).await));
+    store.clock().advance(1);
+    assert!(ok!(store.set_if_absent("seen:1", v!(3)).await));
+    assert_eq!(store.get("seen:1"), Some(&v!(3)));
+    assert_eq!(store.ttl("seen:1"), Ttl::Never);
+    let store = reopen_keeping_time(h, store).await;
+    assert_eq!(store.get("seen:1"), Some(&v!(3)));
+    assert_eq!(store.ttl("seen:1"), Ttl::Never);
+}
+
+pub async fn touch_with_a_ttl_is_seen_now_forget_later<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    let thirty_days = secs(30 * 86_400);
+    assert_eq!(ok!(store.touch_with_ttl("seen:1", thirty_days).await), NOW);
+    assert_eq!(store.get("seen:1"), Some(&v!(NOW)));
+    assert_eq!(store.ttl("seen:1"), Ttl::Left(thirty_days));
+    store.clock().advance(30 * 86_400 - 1);
+    let store = reopen_keeping_time(h, store).await;
+    assert_eq!(store.get("seen:1"), Some(&v!(NOW)));
+    store.clock().advance(1);
+    assert_eq!(store.get("seen:1"), None);
+}
+
+pub async fn set_many_with_a_ttl_gives_every_key_the_same_expiry<H: Harness, V: TestValue>(
+    h: &mut H,
+) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store.set("kept", v!(0)).await);
+    ok!(store
+        .set_many_with_ttl([("a", v!(1)), ("b", v!(2))], secs(5))
+        .await);
+    assert_eq!(store.expires_at("a"), store.expires_at("b"));
+    assert_eq!(store.ttl("b"), Ttl::Left(secs(5)));
+    store.clock().advance(5);
+    let store = reopen_keeping_time(h, store).await;
+    assert_eq!(all(&store), json!({"kept": 0}));
+}
+
+pub async fn expire_sets_or_removes_an_expiry_and_answers_whether_the_key_exists<
+    H: Harness,
+    V: TestValue,
+>(
+    h: &mut H,
+) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    assert!(!ok!(store.expire("missing", Some(secs(10))).await));
+    assert_eq!(store.get("missing"), None);
+    ok!(store.set("a", v!(1)).await);
+    assert!(ok!(store.expire("a", Some(secs(10))).await));
+    assert_eq!(store.ttl("a"), Ttl::Left(secs(10)));
+    let mut store = reopen_keeping_time(h, store).await;
+    assert_eq!(store.ttl("a"), Ttl::Left(secs(10)));
+    assert!(ok!(store.expire("a", None).await));
+    assert_eq!(store.ttl("a"), Ttl::Never);
+    let mut store = reopen_keeping_time(h, store).await;
+    assert_eq!(store.ttl("a"), Ttl::Never);
+    assert!(ok!(store.expire("a", Some(secs(1))).await));
+    store.clock().advance(1);
+    assert!(!ok!(store.expire("a", None).await));
+    assert_eq!(store.get("a"), None);
+}
+
+pub async fn a_ttl_the_store_cannot_hold_is_rejected_and_nothing_changes<
+    H: Harness,
+    V: TestValue,
+>(
+    h: &mut H,
+) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store.set("a", v!(1)).await);
+    for ttl in [
+        Duration::ZERO,
+        Duration::from_micros(999),
+        Duration::from_secs(u64::MAX),
+    ] {
+        let e = store
+            .set_with_ttl("a", v!(2), ttl)
+            .await
+            .expect_err("a ttl the store cannot hold");
+        assert_eq!(e.kind(), ErrorKind::InvalidTtl, "{ttl:?}");
+        assert!(matches!(e, Error::Rejected(Rejected::Ttl(_))), "{e}");
+        assert!(e.to_string().starts_with("ttl of "), "{e}");
+        assert!(store.set_if_absent_with_ttl("b", v!(2), ttl).await.is_err());
+        assert!(store.expire("a", Some(ttl)).await.is_err());
+        assert!(store.touch_with_ttl("b", ttl).await.is_err());
+    }
+    assert_eq!(store.ttl("a"), Ttl::Never);
+    let store = reopen_keeping_time(h, store).await;
+    assert_eq!(all(&store), json!({"a": 1}));
+    assert_eq!(store.ttl("a"), Ttl::Never);
+}
+
+pub async fn expired_keys_leave_storage_within_writes_and_on_purge_never_on_reads<
+    H: Harness,
+    V: TestValue,
+>(
+    h: &mut H,
+) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    let entries: Vec<(String, V)> = (0..40).map(|i| (format!("k{i:02}"), v!(i))).collect();
+    ok!(store.set_many_with_ttl(entries, secs(1)).await);
+    store.clock().advance(1);
+    for i in 0..40 {
+        assert_eq!(store.get(&format!("k{i:02}")), None);
+    }
+    assert_eq!(store.len(), 0);
+    let mut store = reopen_keeping_time(h, store).await;
+    assert_eq!(store.stored_len(), 40, "reads removed nothing");
+    assert!(store.is_empty());
+    // Each write removes some expired keys (a bounded number), in the same commit.
+    ok!(store.set("x", v!(1)).await);
+    let after_one = store.stored_len();
+    assert!(after_one < 41 && after_one > 1, "{after_one}");
+    let mut store = reopen_keeping_time(h, store).await;
+    assert_eq!(store.stored_len(), after_one);
+    assert_eq!(ok!(store.purge().await), after_one - 1);
+    assert_eq!(ok!(store.purge().await), 0);
+    let store = reopen_keeping_time(h, store).await;
+    assert_eq!(store.stored_len(), 1);
+    assert_eq!(all(&store), json!({"x": 1}));
+}
+
+pub async fn a_store_whose_expiring_keys_are_gone_snapshots_as_before<H: Harness, V: TestValue>(
+    h: &mut H,
+) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store.set("a", v!(1)).await);
+    let plain = store.snapshot();
+    ok!(store.set_with_ttl("b", v!(2), secs(1)).await);
+    let with_expiry = String::from_utf8(store.snapshot()).expect("snapshots are UTF-8");
+    assert!(
+        with_expiry.starts_with(&format!(
+            "{{\"\\u0000expires\":{{\"b\":{}}},",
+            NOW * 1000 + 1000
+        )),
+        "{with_expiry}"
+    );
+    ok!(store.delete("b").await);
+    assert_eq!(store.snapshot(), plain);
+    let store = reopen_keeping_time(h, store).await;
+    assert_eq!(store.snapshot(), plain);
+}
+
+pub async fn clear_forgets_every_expiry<H: Harness, V: TestValue>(h: &mut H) {
+    let mut store = open::<_, V>(h.fresh().await).await;
+    ok!(store.set_with_ttl("a", v!(1), secs(1)).await);
+    ok!(store.clear().await);
+    ok!(store.set("a", v!(2)).await);
+    store.clock().advance(1);
+    let store = reopen_keeping_time(h, store).await;
+    assert_eq!(store.ttl("a"), Ttl::Never);
+    assert_eq!(all(&store), json!({"a": 2}));
 }

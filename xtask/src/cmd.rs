@@ -1,10 +1,17 @@
 //! Running commands loudly: each one is printed before it runs, and a failure names it.
 
+use std::io::IsTerminal;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::Result;
+
+/// The longest any one command may run: the slowest today (the browser tests, a fresh
+/// build of every test binary) take under ten minutes on two cores.
+const LIMIT: Duration = Duration::from_secs(25 * 60);
 
 /// A command line to run from `dir`, printed as it starts.
 pub(crate) struct Cmd {
@@ -36,13 +43,45 @@ impl Cmd {
     }
 
     /// Runs to completion with inherited output; fails unless it exits 0.
+    ///
+    /// A command still running after [`LIMIT`] is killed with everything it started (it runs
+    /// in a process group of its own) and fails the run: a hang must fail CI with its name,
+    /// not run out CI's clock.
     pub(crate) fn run(mut self) -> Result {
         println!("\n$ {}", self.shown);
         let started = Instant::now();
-        let status = self
+        // At a terminal the command stays in the foreground group: Ctrl-C reaches it, and
+        // `sudo` can ask for a password.
+        let grouped = !std::io::stdin().is_terminal();
+        if grouped {
+            self.command.process_group(0);
+        }
+        let mut child = self
             .command
-            .status()
+            .spawn()
             .map_err(|e| format!("`{}` did not start: {e}", self.shown))?;
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                break status;
+            }
+            if started.elapsed() > LIMIT {
+                // A negative pid names the process group (kill(1)); `kill` the command is
+                // used so that xtask needs no libc binding for one call.
+                let target = if grouped {
+                    format!("-{}", child.id())
+                } else {
+                    child.id().to_string()
+                };
+                let _ = Command::new("kill").args(["-KILL", "--", &target]).status();
+                let _ = child.wait();
+                return Err(format!(
+                    "`{}` was still running after {} s and was killed",
+                    self.shown,
+                    LIMIT.as_secs()
+                ));
+            }
+            thread::sleep(Duration::from_millis(100));
+        };
         if status.success() {
             println!("  ({:.1}s)", started.elapsed().as_secs_f64());
             Ok(())
