@@ -10,10 +10,11 @@
 //! Either way, what reaches the mirror is what storage holds when this context reads it, not
 //! what the announcement or event said: see [`Shared::observe`].
 
-use alloc::collections::BTreeSet;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
+
+use hashbrown::HashSet;
 
 use js_sys::futures::spawn_local;
 use js_sys::{Array, Function};
@@ -132,7 +133,7 @@ impl Drop for Remote {
 #[derive(Debug, Default)]
 pub(crate) struct Stale {
     clear: bool,
-    keys: BTreeSet<String>,
+    keys: HashSet<String>,
 }
 
 impl Shared {
