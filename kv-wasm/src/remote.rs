@@ -132,8 +132,8 @@ impl Drop for Remote {
 /// What other contexts changed, to be read from storage again.
 #[derive(Debug, Default)]
 pub(crate) struct Stale {
-    clear: bool,
-    keys: HashSet<String>,
+    pub(crate) clear: bool,
+    pub(crate) keys: HashSet<String>,
 }
 
 impl Shared {
@@ -219,6 +219,18 @@ impl Shared {
     /// Mirrors another page's change to a `localStorage` item (its text as storage holds it
     /// now).
     pub(crate) fn observe_item(&self, change: ItemChange) {
+        // The load, still to come, reads what the change left; listeners hear of it then.
+        if !self.is_loaded() {
+            let mut early = self.early.borrow_mut();
+            let early = early.get_or_insert_with(Stale::default);
+            match change {
+                ItemChange::Key(key, _) => {
+                    early.keys.insert(key);
+                }
+                ItemChange::Cleared => early.clear = true,
+            }
+            return;
+        }
         let result = match change {
             ItemChange::Key(key, text) => {
                 self.refresh(&Records(alloc::vec![(key, text)])).map(drop)
