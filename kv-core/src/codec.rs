@@ -94,41 +94,38 @@ pub(crate) fn encode_snapshot<V: Json>(
         .filter_map(|(k, v)| v.as_ref().map(|put| (k.as_str(), &put.value)));
     let entries = Sorted::new(base.len() + staged.len(), kept.chain(set));
 
-    let mut out = V::encode_object(entries.as_slice());
-    let mut timed: Vec<(&str, u64)> = if clear {
-        Vec::new()
-    } else {
-        expiries
-            .sorted()
-            .into_iter()
-            .filter(|(k, _)| !is_staged(k))
-            .collect()
-    };
-    let before = timed.len();
-    timed.extend(
-        staged
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str(), v.as_ref()?.expires?))),
-    );
-    if timed.len() > before {
-        timed.sort_unstable();
-    }
-    if !timed.is_empty() {
+    let entries = entries.as_slice();
+    let mut out = V::encode_object(entries);
+    let any_staged = staged
+        .iter()
+        .any(|(_, v)| v.as_ref().is_some_and(|put| put.expires.is_some()));
+    if (!clear && !expiries.is_empty()) || any_staged {
+        // Each key's expiry, looked up in key order (the entries are sorted already).
+        let expiry_of = |key: &str| match staged.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+            Ok(i) => staged[i].1.as_ref().and_then(|put| put.expires),
+            Err(_) if clear => None,
+            Err(_) => expiries.get(key),
+        };
         let mut member = String::from("{\"\\u0000expires\":{");
-        for (i, (key, at)) in timed.iter().enumerate() {
-            if i > 0 {
+        let mut any = false;
+        for (key, _) in entries {
+            let Some(at) = expiry_of(key) else { continue };
+            if any {
                 member.push(',');
             }
+            any = true;
             member.push_str(crate::JsonText::string(key).as_str());
             member.push(':');
-            member.push_str(crate::json::Decimal::new(*at).as_str());
+            member.push_str(crate::json::Decimal::new(at).as_str());
         }
         member.push('}');
-        if out.len() > 2 {
-            member.push(',');
+        if any {
+            if out.len() > 2 {
+                member.push(',');
+            }
+            // `out` is `{` + members + `}`: the member goes first, since U+0000 sorts first.
+            out.splice(..1, member.into_bytes());
         }
-        // `out` is `{` + members + `}`: the member goes first, since U+0000 sorts first.
-        out.splice(..1, member.into_bytes());
     }
     out.push(b'\n');
     out

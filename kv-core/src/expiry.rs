@@ -4,7 +4,6 @@
 //! for every read; storage keeps it until a later write, or [`purge`](crate::Store::purge),
 //! removes it. Keys without an expiry cost nothing here.
 
-use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -92,11 +91,21 @@ pub(crate) fn expiry_after(now_ms: u64, ttl: Duration) -> Result<u64, InvalidTtl
 }
 
 /// Every key that has an expiry, by key and by time.
+///
+/// By time is a binary min-heap written here rather than a `BTreeSet`: it needs only push,
+/// pop and a walk of its top, and in the browser's module a B-tree's code is several
+/// kilobytes. An entry is current while its key's expiry still carries the entry's
+/// generation; entries left behind by a changed or removed expiry are skipped, popped once
+/// they reach the top, and all dropped when they outnumber the current ones.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Expiries {
-    at: HashMap<SmolStr, u64>,
-    /// The same pairs, oldest first: what has expired, found without a scan.
-    queue: BTreeSet<(u64, SmolStr)>,
+    /// Each key's expiry and the generation of its heap entry.
+    at: HashMap<SmolStr, (u64, u64)>,
+    /// `(expiry, generation, key)`; the children of entry `i` are `2i + 1` and `2i + 2`, and
+    /// none expires before its parent.
+    heap: Vec<(u64, u64, SmolStr)>,
+    /// The generation of the next entry pushed.
+    next: u64,
 }
 
 impl Expiries {
@@ -105,34 +114,89 @@ impl Expiries {
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<u64> {
-        self.at.get(key).copied()
+        self.at.get(key).map(|&(at, _)| at)
     }
 
     /// Whether `key` has expired at `now_ms`.
     pub(crate) fn expired(&self, key: &str, now_ms: u64) -> bool {
-        !self.at.is_empty() && self.at.get(key).is_some_and(|&at| at <= now_ms)
+        !self.at.is_empty() && self.get(key).is_some_and(|at| at <= now_ms)
     }
 
     /// Gives `key` the expiry `at` (`None`: none).
     pub(crate) fn set(&mut self, key: &str, at: Option<u64>) {
-        let old = match at {
-            Some(at) => self.at.insert(key.into(), at),
-            None => self.at.remove(key),
-        };
-        if old == at {
-            return;
+        match at {
+            None => {
+                if self.at.remove(key).is_none() {
+                    return;
+                }
+            }
+            Some(at) => {
+                if self.get(key) == Some(at) {
+                    return;
+                }
+                let generation = self.next;
+                self.next += 1;
+                self.at.insert(key.into(), (at, generation));
+                self.heap.push((at, generation, key.into()));
+                self.sift_up(self.heap.len() - 1);
+            }
         }
-        if let Some(old) = old {
-            self.queue.remove(&(old, key.into()));
+        while self.heap.first().is_some_and(|top| !self.current(top)) {
+            let last = self.heap.len() - 1;
+            self.heap.swap(0, last);
+            self.heap.pop();
+            self.sift_down(0);
         }
-        if let Some(at) = at {
-            self.queue.insert((at, key.into()));
+        if self.heap.len() > 2 * self.at.len() + 16 {
+            self.rebuild();
+        }
+    }
+
+    fn current(&self, (at, generation, key): &(u64, u64, SmolStr)) -> bool {
+        self.at.get(key) == Some(&(*at, *generation))
+    }
+
+    fn rebuild(&mut self) {
+        self.heap = self
+            .at
+            .iter()
+            .map(|(key, &(at, generation))| (at, generation, key.clone()))
+            .collect();
+        for i in (0..self.heap.len() / 2).rev() {
+            self.sift_down(i);
+        }
+    }
+
+    fn sift_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if self.heap[i].0 >= self.heap[parent].0 {
+                break;
+            }
+            self.heap.swap(i, parent);
+            i = parent;
+        }
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        loop {
+            let mut first = i;
+            for child in [2 * i + 1, 2 * i + 2] {
+                if child < self.heap.len() && self.heap[child].0 < self.heap[first].0 {
+                    first = child;
+                }
+            }
+            if first == i {
+                break;
+            }
+            self.heap.swap(i, first);
+            i = first;
         }
     }
 
     pub(crate) fn clear(&mut self) {
         self.at.clear();
-        self.queue.clear();
+        self.heap.clear();
     }
 
     /// How many keys have expired at `now_ms`.
@@ -140,19 +204,28 @@ impl Expiries {
         self.expired_keys(now_ms).count()
     }
 
-    /// The keys expired at `now_ms`, the longest expired first.
+    /// The keys expired at `now_ms`, each once, in no particular order: a walk of the heap's
+    /// top, down every entry that expired by then (no child expires before its parent), so the
+    /// work is proportional to what has expired, not to the store.
     pub(crate) fn expired_keys(&self, now_ms: u64) -> impl Iterator<Item = &str> + '_ {
-        self.queue
-            .iter()
-            .take_while(move |(at, _)| *at <= now_ms)
-            .map(|(_, key)| key.as_str())
-    }
-
-    /// Every key with its expiry, in ascending key order.
-    pub(crate) fn sorted(&self) -> Vec<(&str, u64)> {
-        let mut all: Vec<_> = self.at.iter().map(|(k, &at)| (k.as_str(), at)).collect();
-        all.sort_unstable();
-        all
+        let mut stack = Vec::new();
+        if self.heap.first().is_some_and(|top| top.0 <= now_ms) {
+            stack.push(0);
+        }
+        core::iter::from_fn(move || {
+            while let Some(i) = stack.pop() {
+                for child in [2 * i + 1, 2 * i + 2] {
+                    if self.heap.get(child).is_some_and(|e| e.0 <= now_ms) {
+                        stack.push(child);
+                    }
+                }
+                let entry = &self.heap[i];
+                if self.current(entry) {
+                    return Some(entry.2.as_str());
+                }
+            }
+            None
+        })
     }
 }
 
@@ -188,14 +261,19 @@ pub fn decode_record(record: &[u8]) -> Result<(Option<u64>, &[u8]), String> {
         return Err("an expiring record has no space after its expiry".into());
     };
     let digits = &rest[..space];
-    parse_ms(digits)
-        .map(|at| (Some(at), &rest[space + 1..]))
-        .ok_or_else(|| {
-            alloc::format!(
-                "the expiry {:?} of an expiring record is not a whole number of milliseconds up to 2^53 - 1",
-                String::from_utf8_lossy(digits)
-            )
-        })
+    match parse_ms(digits) {
+        Some(at) => Ok((Some(at), &rest[space + 1..])),
+        None => {
+            // Concatenated, not `format!`ed: the browser's module links no Debug formatting.
+            let mut reason = String::from("the expiry ");
+            let digits = core::str::from_utf8(digits).unwrap_or("(not UTF-8)");
+            reason.push_str(crate::JsonText::string(digits).as_str());
+            reason.push_str(
+                " of an expiring record is not a whole number of milliseconds up to 2^53 - 1",
+            );
+            Err(reason)
+        }
+    }
 }
 
 /// Decimal digits with no sign, no leading zero and at most [`MAX_EXPIRY_MS`].
@@ -256,17 +334,52 @@ mod tests {
     }
 
     #[test]
-    fn expired_keys_come_oldest_first_and_a_new_expiry_replaces_the_old() {
+    fn expired_keys_are_found_once_each_and_a_new_expiry_replaces_the_old() {
         let mut e = Expiries::default();
         e.set("b", Some(20));
         e.set("a", Some(10));
         e.set("c", Some(30));
         e.set("c", Some(5));
-        assert_eq!(e.expired_keys(20).collect::<Vec<_>>(), ["c", "a", "b"]);
+        e.set("d", Some(40));
+        e.set("d", Some(50));
+        e.set("d", Some(40));
+        fn sorted(e: &Expiries, now: u64) -> Vec<&str> {
+            let mut keys: Vec<_> = e.expired_keys(now).collect();
+            keys.sort_unstable();
+            keys
+        }
+        assert_eq!(sorted(&e, 20), ["a", "b", "c"]);
+        assert_eq!(sorted(&e, 45), ["a", "b", "c", "d"]);
         e.set("a", None);
-        assert_eq!(e.expired_keys(20).collect::<Vec<_>>(), ["c", "b"]);
+        assert_eq!(sorted(&e, 20), ["b", "c"]);
         assert_eq!(e.count_expired(19), 1);
         assert!(e.expired("b", 20) && !e.expired("b", 19) && !e.expired("a", 99));
-        assert_eq!(e.sorted(), [("b", 20), ("c", 5)]);
+        e.clear();
+        assert_eq!(e.count_expired(u64::MAX), 0);
+    }
+
+    #[test]
+    fn the_heap_stays_small_and_finds_every_expired_key_through_many_changes() {
+        let mut e = Expiries::default();
+        for round in 0..50u64 {
+            for k in 0..20u64 {
+                let key = Decimal::new(k);
+                let at = (k * 7 + round * 13) % 100;
+                e.set(key.as_str(), (at % 5 != 0).then_some(at));
+            }
+            assert!(e.heap.len() <= 2 * e.at.len() + 17, "{}", e.heap.len());
+            for now in [0, 30, 60, 99] {
+                let mut found: Vec<_> = e.expired_keys(now).collect();
+                found.sort_unstable();
+                let mut expected: Vec<_> = e
+                    .at
+                    .iter()
+                    .filter(|(_, (at, _))| *at <= now)
+                    .map(|(k, _)| k.as_str())
+                    .collect();
+                expected.sort_unstable();
+                assert_eq!(found, expected, "round {round}, now {now}");
+            }
+        }
     }
 }

@@ -307,7 +307,7 @@ impl<'a, V: Json> Transaction<'a, V> {
         self.remove_expired(usize::MAX)
     }
 
-    /// Removes up to `limit` expired keys, the longest expired first; returns how many. Each is
+    /// Removes up to `limit` expired keys; returns how many. Each is
     /// a read of the key too: a host whose storage other writers share removes it only if
     /// storage still holds the expired record (no other context set the key again).
     pub(crate) fn remove_expired(&mut self, limit: usize) -> usize {
