@@ -58,7 +58,7 @@ pub use async_kv::AsyncKv;
 pub use error::{Error, FileError, Op};
 pub use file::FilePersist;
 pub use kv::Kv;
-pub use kv_core::{Clock, InvalidTtl, ManualClock, SystemClock, Ttl};
+pub use kv_core::{Clock, InvalidTtl, MAX_EXPIRY_MS, ManualClock, SystemClock, Ttl};
 pub use options::{Lock, Options};
 pub use read_only::ReadOnlyKv;
 
