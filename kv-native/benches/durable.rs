@@ -2,7 +2,9 @@
 //! (AutoDump), rustbreak (PathDatabase, a save per write) and the floor (write, fsync, rename,
 //! fsync of the directory of the same bytes), on stores of 1,000, 100,000 and 1,000,000 keys;
 //! then 8 threads (and, with feature `tokio`, 8 tasks) sharing one store against one, a
-//! compaction's cost, and how fast a journal replays at open.
+//! compaction's cost, how fast a journal replays at open, and what expiry costs: a durable set
+//! with a ttl against one without, and `get` on a store where half the keys have expired
+//! against one where none has. `KV_BENCH_ONLY=expiry` runs the expiry rows alone.
 //!
 //! Each contender is loaded and read in a child process of its own, so that its peak memory
 //! is its own; durable sets are measured in the parent, the contenders taking turns.
@@ -107,6 +109,10 @@ fn parent() {
         || tempfile::tempdir().unwrap(),
         |d| tempfile::tempdir_in(d).unwrap(),
     );
+    if std::env::var("KV_BENCH_ONLY").as_deref() == Ok("expiry") {
+        print_expiry(&expiry(dir.path()));
+        return;
+    }
     let me = std::env::current_exe().unwrap();
     let mut results = Vec::new();
     for size in SIZES {
@@ -143,8 +149,10 @@ fn parent() {
     }
     let concurrency = concurrency(dir.path());
     let replay = replay(dir.path(), &me);
+    let expiry = expiry(dir.path());
     print_table(&results);
     print_extra(&results, &concurrency, &replay);
+    print_expiry(&expiry);
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
         PathBuf::from,
@@ -163,6 +171,7 @@ fn parent() {
         "results": results,
         "concurrency": concurrency,
         "replay": replay,
+        "expiry": expiry,
     });
     fs::write(&out, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
     println!("\nwritten to {}", out.display());
@@ -648,4 +657,163 @@ fn measure<C: Contender>(path: &Path, size: usize) -> Value {
         "resident_bytes": loaded.saturating_sub(base),
         "file_bytes": fs::metadata(path).unwrap().len(),
     })
+}
+
+/// Durable sets per condition in the expiry run, on a store of `TTL_STORE` keys.
+const TTL_SETS: usize = 1_000;
+const TTL_STORE: usize = 1_000;
+/// Keys of the stores `get` is measured on in the expiry run, and rounds per condition.
+const EXPIRY_KEYS: usize = 100_000;
+const EXPIRY_ROUNDS: usize = 5;
+
+/// What expiry costs: durable sets with a ttl against sets without, taking turns on one
+/// store, and gets on stores of `EXPIRY_KEYS` keys where no key has an expiry, half expire
+/// later, or half have expired (by the system clock: they were written as a file in the
+/// documented format, with expiries in the past, as another program would leave them).
+fn expiry(dir: &Path) -> Value {
+    let path = dir.join("expiry-sets.db");
+    let kv = Kv::open(&path).unwrap();
+    kv.set_many(entries(TTL_STORE)).unwrap();
+    kv.compact().unwrap();
+    let day = Duration::from_secs(86_400);
+    let mut times = [Vec::new(), Vec::new()];
+    for i in 0..TTL_SETS {
+        let key = key(i * 31 % TTL_STORE);
+        for turn in 0..2 {
+            let with_ttl = (i + turn) % 2;
+            let value = json!(1_800_000_000 + i as u64);
+            let start = Instant::now();
+            match with_ttl {
+                0 => kv.set(&key, value),
+                _ => kv.set_with_ttl(&key, value, day),
+            }
+            .unwrap();
+            times[with_ttl].push(start.elapsed());
+        }
+    }
+    drop(kv);
+    let _ = fs::remove_file(&path);
+    let _ = fs::remove_file(format!("{}.journal", path.display()));
+    let [plain, timed] = times.map(percentiles);
+
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let conditions = [
+        ("get, no key has an expiry", None),
+        (
+            "get, half the keys expire later (none expired)",
+            Some(now_ms + 86_400_000),
+        ),
+        ("get, half the keys have expired", Some(1_000)),
+    ];
+    let stores: Vec<Kv> = conditions
+        .iter()
+        .enumerate()
+        .map(|(n, (_, at))| {
+            let path = dir.join(format!("expiry-gets-{n}.db"));
+            fs::write(&path, expiring_file(EXPIRY_KEYS, *at)).unwrap();
+            let kv = Kv::open(&path).unwrap();
+            let live = if at == &Some(1_000) {
+                EXPIRY_KEYS / 2
+            } else {
+                EXPIRY_KEYS
+            };
+            assert_eq!(kv.len(), live);
+            kv
+        })
+        .collect();
+    let keys: Vec<String> = (0..1024).map(|i| key(i * 7919 % EXPIRY_KEYS)).collect();
+    let mut rates = vec![Vec::new(); stores.len()];
+    for round in 0..EXPIRY_ROUNDS {
+        for turn in 0..stores.len() {
+            let which = (round + turn) % stores.len();
+            let store = &stores[which];
+            let start = Instant::now();
+            let mut found = 0usize;
+            for i in 0..GETS {
+                found += usize::from(black_box(store.get(&keys[i % keys.len()])).is_some());
+            }
+            black_box(found);
+            rates[which].push(GETS as f64 / start.elapsed().as_secs_f64());
+        }
+    }
+    drop(stores);
+    let median = |mut r: Vec<f64>| {
+        r.sort_by(f64::total_cmp);
+        r[r.len() / 2]
+    };
+    let gets: Vec<Value> = conditions
+        .iter()
+        .zip(rates)
+        .map(|((condition, _), r)| json!({"condition": condition, "gets_per_second": median(r)}))
+        .collect();
+    json!({
+        "sets": {
+            "keys": TTL_STORE,
+            "per_condition": TTL_SETS,
+            "without a ttl": {"p50": plain.0, "p99": plain.1, "max": plain.2},
+            "with a ttl (1 day)": {"p50": timed.0, "p99": timed.1, "max": timed.2},
+        },
+        "gets": {"keys": EXPIRY_KEYS, "per_round": GETS, "rounds": EXPIRY_ROUNDS, "conditions": gets},
+    })
+}
+
+/// A store file of `size` seen-ID keys, every second one expiring at `at` (unix ms), as
+/// docs/design.md draws it: the `"\u0000expires"` member first.
+fn expiring_file(size: usize, at: Option<u64>) -> Vec<u8> {
+    let all: serde_json::Map<String, Value> = entries(size).collect();
+    let mut text = Value::Object(all).to_string();
+    if let Some(at) = at {
+        let expiries: serde_json::Map<String, Value> = (0..size)
+            .filter(|i| i % 2 == 1)
+            .map(|i| (key(i), json!(at)))
+            .collect();
+        let member = format!("{{\"\\u0000expires\":{},", Value::Object(expiries));
+        text.replace_range(..1, &member);
+    }
+    text.into_bytes()
+}
+
+fn print_expiry(expiry: &Value) {
+    let sets = &expiry["sets"];
+    println!(
+        "\n{:<48} {:>8} {:>11} {:>11} {:>11} {:>10}",
+        "expiry", "keys", "set p50 ms", "set p99 ms", "set max ms", "gets/s"
+    );
+    for condition in ["without a ttl", "with a ttl (1 day)"] {
+        let row = &sets[condition];
+        println!(
+            "{:<48} {:>8} {:>11.3} {:>11.3} {:>11.3} {:>10}",
+            format!("durable set, {condition}"),
+            sets["keys"],
+            row["p50"].as_f64().unwrap(),
+            row["p99"].as_f64().unwrap(),
+            row["max"].as_f64().unwrap(),
+            "-"
+        );
+    }
+    let gets = expiry["gets"]["conditions"].as_array().unwrap();
+    for row in gets {
+        println!(
+            "{:<48} {:>8} {:>11} {:>11} {:>11} {:>9.1}M",
+            row["condition"].as_str().unwrap(),
+            expiry["gets"]["keys"],
+            "-",
+            "-",
+            "-",
+            row["gets_per_second"].as_f64().unwrap() / 1e6
+        );
+    }
+    let p50 = |c: &str| sets[c]["p50"].as_f64().unwrap();
+    let rate = |i: usize| gets[i]["gets_per_second"].as_f64().unwrap();
+    println!(
+        "  targets: a durable set with a ttl {:.2}x one without (p50; target <= 1.1x); get with \
+         half the keys expired {:.2}x slower than with none expired and no expiries, {:.2}x \
+         than with half expiring later (target <= 1.2x)",
+        p50("with a ttl (1 day)") / p50("without a ttl"),
+        rate(0) / rate(2),
+        rate(1) / rate(2),
+    );
 }

@@ -1,8 +1,11 @@
+use std::collections::HashMap;
+use std::future::Future;
 use std::panic;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use kv_core::{Map, Transaction, Value};
+use kv_core::{Map, Transaction, Ttl, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::task::{JoinError, spawn_blocking};
@@ -36,6 +39,9 @@ use crate::options::Options;
 #[derive(Debug, Clone)]
 pub struct AsyncKv {
     kv: Arc<Kv>,
+    /// One lock per key a `get_or_insert_with` is computing now: concurrent tasks with the
+    /// same key wait on it and share the first one's result.
+    flights: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl AsyncKv {
@@ -149,6 +155,175 @@ impl AsyncKv {
         self.write(move |kv| kv.touch_if_absent(key)).await
     }
 
+    /// `key`'s time to live; see [`Kv::ttl`].
+    pub async fn ttl(&self, key: &str) -> Ttl {
+        let key = key.to_owned();
+        self.read(move |store| store.ttl(&key)).await
+    }
+
+    /// Sets `key` to `value`, durably, expiring `ttl` from now; see [`Kv::set_with_ttl`].
+    pub async fn set_with_ttl(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Value>,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let (key, value) = (key.into(), value.into());
+        self.write(move |kv| kv.set_with_ttl(key, value, ttl)).await
+    }
+
+    /// Sets `key` to `value` converted to JSON, durably, expiring `ttl` from now.
+    pub async fn set_as_with_ttl<T: Serialize + ?Sized>(
+        &self,
+        key: impl Into<String>,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let key = key.into();
+        let value = to_json(&key, value)?;
+        self.set_with_ttl(key, value, ttl).await
+    }
+
+    /// Sets `key` to the current time, expiring `ttl` from now, and returns that time.
+    pub async fn touch_with_ttl(
+        &self,
+        key: impl Into<String>,
+        ttl: Duration,
+    ) -> Result<u64, Error> {
+        let key = key.into();
+        self.write(move |kv| kv.touch_with_ttl(key, ttl)).await
+    }
+
+    /// Sets `key` to `value`, expiring `ttl` from now, unless it exists; returns whether it
+    /// was set.
+    pub async fn set_if_absent_with_ttl(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Value>,
+        ttl: Duration,
+    ) -> Result<bool, Error> {
+        let (key, value) = (key.into(), value.into());
+        self.write(move |kv| kv.set_if_absent_with_ttl(key, value, ttl))
+            .await
+    }
+
+    /// Sets `key` to the current time, expiring `ttl` from now, unless it exists; returns
+    /// whether it was set.
+    pub async fn touch_if_absent_with_ttl(
+        &self,
+        key: impl Into<String>,
+        ttl: Duration,
+    ) -> Result<bool, Error> {
+        let key = key.into();
+        self.write(move |kv| kv.touch_if_absent_with_ttl(key, ttl))
+            .await
+    }
+
+    /// Sets every key to its value, each expiring `ttl` from now, in one durable write.
+    pub async fn set_many_with_ttl<K: Into<String>, V: Into<Value>>(
+        &self,
+        entries: impl IntoIterator<Item = (K, V)>,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let entries: Vec<(String, Value)> = entries
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self.write(move |kv| kv.set_many_with_ttl(entries, ttl))
+            .await
+    }
+
+    /// Gives `key` an expiry `ttl` from now, or removes it (`None`); returns whether the key
+    /// exists. See [`Kv::expire`].
+    pub async fn expire(&self, key: &str, ttl: Option<Duration>) -> Result<bool, Error> {
+        let key = key.to_owned();
+        self.write(move |kv| kv.expire(&key, ttl)).await
+    }
+
+    /// Removes every expired key from the files; returns how many.
+    pub async fn purge(&self) -> Result<usize, Error> {
+        self.write(Kv::purge).await
+    }
+
+    /// The value under `key` as a `T`; if there is none, `f().await`'s result, stored under
+    /// `key` (expiring `ttl` from now, if given) and returned.
+    ///
+    /// Concurrent calls with the same key on this store (any clone of it) share one call of
+    /// `f`: the first runs it, the others wait and return what it stored. If the first is
+    /// cancelled, the next waiting call runs its own `f`. A stored value that does not convert
+    /// to `T` is [`Error::Value`], and `f` does not run.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let kv = kv_native::AsyncKv::open(dir.path().join("bot.json")).await?;
+    /// use std::time::Duration;
+    ///
+    /// let hour = Some(Duration::from_secs(3600));
+    /// let name: String = kv
+    ///     .get_or_insert_with("user:42:name", hour, || async { "Ada".to_owned() })
+    ///     .await?;
+    /// assert_eq!(name, "Ada");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn get_or_insert_with<T, F, Fut>(
+        &self,
+        key: impl Into<String>,
+        ttl: Option<Duration>,
+        f: F,
+    ) -> Result<T, Error>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        self.try_get_or_insert_with(key, ttl, || async { Ok::<_, Error>(f().await) })
+            .await
+    }
+
+    /// As [`get_or_insert_with`](Self::get_or_insert_with), for an `f` that may fail: its
+    /// error is returned and nothing is stored (a call waiting on it then runs its own `f`).
+    pub async fn try_get_or_insert_with<T, E, F, Fut>(
+        &self,
+        key: impl Into<String>,
+        ttl: Option<Duration>,
+        f: F,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        E: From<Error>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let key = key.into();
+        if let Some(found) = self.get_as(&key).await? {
+            return Ok(found);
+        }
+        let flight = Flight::join(&self.flights, &key);
+        let _turn = flight.lock.lock().await;
+        // A call before this one may have stored it while this one waited.
+        if let Some(found) = self.get_as(&key).await? {
+            return Ok(found);
+        }
+        let made = f().await?;
+        let value = to_json(&key, &made)?;
+        let write_key = key.clone();
+        let stored = self
+            .write(move |kv| kv.insert_unless_present(write_key, value, ttl))
+            .await?;
+        match stored {
+            None => Ok(made),
+            Some(theirs) => Ok(
+                serde_json::from_value(theirs).map_err(|source| Error::Value {
+                    key: key.clone(),
+                    source,
+                })?,
+            ),
+        }
+    }
+
     /// Removes `key`; returns whether it existed.
     pub async fn delete(&self, key: &str) -> Result<bool, Error> {
         let key = key.to_owned();
@@ -240,7 +415,10 @@ impl AsyncKv {
 
 impl From<Kv> for AsyncKv {
     fn from(kv: Kv) -> Self {
-        Self { kv: Arc::new(kv) }
+        Self {
+            kv: Arc::new(kv),
+            flights: Arc::default(),
+        }
     }
 }
 
@@ -253,5 +431,34 @@ fn joined<T>(result: Result<T, JoinError>) -> Result<T, Error> {
             Ok(payload) => panic::resume_unwind(payload),
             Err(_) => Err(Error::Incomplete),
         },
+    }
+}
+
+/// One key's place in [`AsyncKv`]'s single-flight map, held while a call waits for or runs
+/// its `f`; the last one out removes the key's entry.
+struct Flight<'a> {
+    flights: &'a Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    key: &'a str,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl<'a> Flight<'a> {
+    fn join(
+        flights: &'a Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+        key: &'a str,
+    ) -> Self {
+        let mut map = flights.lock().unwrap_or_else(PoisonError::into_inner);
+        let lock = Arc::clone(map.entry(key.to_owned()).or_default());
+        Flight { flights, key, lock }
+    }
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        let mut map = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+        // Two owners left, the map's and this one's: no other call waits for this key.
+        if Arc::strong_count(&self.lock) == 2 {
+            map.remove(self.key);
+        }
     }
 }

@@ -18,11 +18,10 @@ use kv_core::{Pending, Prepared, Rejected, Store, Stored, Transaction};
 use crate::disk::Disk;
 use crate::error::{Error, FileError};
 use crate::journal::{self, Record};
-use crate::options::Options;
-use kv_core::SystemClock;
+use crate::options::{KvClock, Options};
 
 /// The store in memory: the core, with the I/O done here.
-pub(crate) type MemStore = Store<(), SystemClock>;
+pub(crate) type MemStore = Store<(), KvClock>;
 
 /// Memory, the queue of commits waiting to be written, and the files.
 #[derive(Debug)]
@@ -58,12 +57,12 @@ impl Group {
     /// Locks and reads the store at `path`.
     pub(crate) fn open(path: &Path, options: &Options) -> Result<Self, Error> {
         let (mut disk, stored) = Disk::open(path, options)?;
-        let store = Store::from_stored(stored?, SystemClock, options.limits).map_err(|source| {
-            Error::Corrupt {
+        let store = Store::from_stored(stored?, options.clock.clone(), options.limits).map_err(
+            |source| Error::Corrupt {
                 path: disk.path().to_path_buf(),
                 source,
-            }
-        })?;
+            },
+        )?;
         if !disk.journaled() && disk.has_records() {
             // Without a journal the file must hold every write, for other programs to read.
             disk.replace_file(&store.snapshot())?;

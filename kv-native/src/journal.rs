@@ -17,7 +17,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use kv_core::{Change, Corrupt, Replay, Stored};
+use kv_core::{Change, Corrupt, MAX_EXPIRY_MS, Replay, Stored, encode_record};
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -88,19 +88,38 @@ impl Record {
         for change in changes {
             self.op();
             match change {
-                Change::Put { key, value } if !value.contains(&b'\n') => {
-                    self.body.extend_from_slice(b"[\"set\",");
-                    self.string(key);
-                    self.body.push(b',');
-                    self.body.extend_from_slice(value);
-                }
                 Change::Put { key, value } => {
-                    // A value's text may hold line feeds (whitespace inside a `JsonText`);
-                    // a body may not, so such a value travels as a JSON string of its text.
-                    self.body.extend_from_slice(b"[\"set-text\",");
+                    // A record is the value's JSON, or for an expiring key U+0000, the expiry,
+                    // a space and the JSON (`kv_core::encode_record`): the expiry travels as
+                    // its own part, so a body stays JSON.
+                    let (expires, value) = match kv_core::decode_record(value) {
+                        Ok(split) => split,
+                        // The core only hands over records it encoded; were one ever not to
+                        // read, its bytes travel as text and replay refuses them, loudly.
+                        Err(_) => (None, value),
+                    };
+                    let text = value.contains(&b'\n') || value.first() == Some(&0);
+                    let tag: &[u8] = match (expires.is_some(), text) {
+                        (false, false) => b"[\"set\",",
+                        (false, true) => b"[\"set-text\",",
+                        (true, false) => b"[\"set-expiring\",",
+                        (true, true) => b"[\"set-expiring-text\",",
+                    };
+                    self.body.extend_from_slice(tag);
                     self.string(key);
                     self.body.push(b',');
-                    self.string(&String::from_utf8_lossy(value));
+                    if let Some(at) = expires {
+                        self.body.extend_from_slice(at.to_string().as_bytes());
+                        self.body.push(b',');
+                    }
+                    if text {
+                        // A value's text may hold line feeds (whitespace inside a
+                        // `JsonText`); a body may not, so such a value travels as a JSON
+                        // string of its text.
+                        self.string(&String::from_utf8_lossy(value));
+                    } else {
+                        self.body.extend_from_slice(value);
+                    }
                 }
                 Change::Delete { key } => {
                     self.body.extend_from_slice(b"[\"delete\",");
@@ -301,8 +320,9 @@ impl<'de> Visitor<'de> for Ops<'_> {
     }
 }
 
-/// One operation: `["set", KEY, VALUE]`, `["set-text", KEY, TEXT]`, `["delete", KEY]` or
-/// `["clear"]`.
+/// One operation: `["set", KEY, VALUE]`, `["set-text", KEY, TEXT]`,
+/// `["set-expiring", KEY, EXPIRES_MS, VALUE]`, `["set-expiring-text", KEY, EXPIRES_MS, TEXT]`,
+/// `["delete", KEY]` or `["clear"]`.
 struct Operation(Replay);
 
 impl<'de> Deserialize<'de> for Operation {
@@ -317,35 +337,62 @@ impl<'de> Visitor<'de> for OpVisitor {
     type Value = Operation;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an operation: [\"set\", key, value], [\"delete\", key] or [\"clear\"]")
+        f.write_str(
+            "an operation: [\"set\", key, value], [\"set-expiring\", key, ms, value], \
+             [\"delete\", key] or [\"clear\"]",
+        )
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Operation, A::Error> {
         let missing = || A::Error::custom("an operation is missing a part");
         let tag: &str = seq.next_element()?.ok_or_else(missing)?;
+        let (expiring, text) = match tag {
+            "clear" => (false, false),
+            "delete" => (false, false),
+            "set" => (false, false),
+            "set-text" => (false, true),
+            "set-expiring" => (true, false),
+            "set-expiring-text" => (true, true),
+            other => return Err(A::Error::custom(format!("unknown operation {other:?}"))),
+        };
         let replay = match tag {
             "clear" => Replay::Clear,
-            "set" | "set-text" | "delete" => {
+            "delete" => Replay::Delete {
+                key: seq.next_element()?.ok_or_else(missing)?,
+            },
+            _ => {
                 let key: String = seq.next_element()?.ok_or_else(missing)?;
-                match tag {
-                    "set" => {
-                        let value: &RawValue = seq.next_element()?.ok_or_else(missing)?;
-                        Replay::Put {
-                            key,
-                            value: value.get().as_bytes().to_vec(),
-                        }
+                let expires = if expiring {
+                    let at: u64 = seq.next_element()?.ok_or_else(missing)?;
+                    if at > MAX_EXPIRY_MS {
+                        return Err(A::Error::custom(format!(
+                            "the expiry {at} of key {key:?} is past 2^53 - 1 ms"
+                        )));
                     }
-                    "set-text" => {
-                        let text: String = seq.next_element()?.ok_or_else(missing)?;
-                        Replay::Put {
-                            key,
-                            value: text.into_bytes(),
-                        }
+                    Some(at)
+                } else {
+                    None
+                };
+                let value = if text {
+                    let text: String = seq.next_element()?.ok_or_else(missing)?;
+                    text.into_bytes()
+                } else {
+                    let value: &RawValue = seq.next_element()?.ok_or_else(missing)?;
+                    value.get().as_bytes().to_vec()
+                };
+                let value = match expires {
+                    // A plain value's JSON never begins with U+0000, which would read as an
+                    // expiry.
+                    None if value.first() == Some(&0) => {
+                        return Err(A::Error::custom(format!(
+                            "the value of key {key:?} is not JSON text"
+                        )));
                     }
-                    _ => Replay::Delete { key },
-                }
+                    None => value,
+                    Some(at) => encode_record(&value, Some(at)),
+                };
+                Replay::Put { key, value }
             }
-            other => return Err(A::Error::custom(format!("unknown operation {other:?}"))),
         };
         if seq.next_element::<IgnoredAny>()?.is_some() {
             return Err(A::Error::custom("an operation has too many parts"));
@@ -514,5 +561,74 @@ mod tests {
         let text = std::str::from_utf8(&line).unwrap();
         assert_eq!(text.matches('\n').count(), 1);
         assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn an_expiring_record_travels_as_its_own_operation_and_reads_back_whole() {
+        let plain = encode_record(b"[1,2]", Some(1_763_786_400_000));
+        let text = encode_record(b"{\"x\":\n1}", Some(MAX_EXPIRY_MS));
+        let line = record(
+            &[
+                Change::Put {
+                    key: "\u{0}format",
+                    value: b"2",
+                },
+                Change::Put {
+                    key: "a",
+                    value: &plain,
+                },
+                Change::Put {
+                    key: "b",
+                    value: &text,
+                },
+            ],
+            false,
+        );
+        let body = std::str::from_utf8(&line[9..line.len() - 1]).unwrap();
+        assert_eq!(
+            body,
+            r#"[["set","\u0000format",2],["set-expiring","a",1763786400000,[1,2]],["set-expiring-text","b",9007199254740991,"{\"x\":\n1}"]]"#
+        );
+        let mut journal = header(None);
+        journal.extend(&line);
+        assert_eq!(
+            parse(&journal).unwrap().changes,
+            [
+                Replay::Put {
+                    key: "\u{0}format".into(),
+                    value: b"2".to_vec()
+                },
+                Replay::Put {
+                    key: "a".into(),
+                    value: plain
+                },
+                Replay::Put {
+                    key: "b".into(),
+                    value: text
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn an_expiring_operation_that_does_not_read_is_damage_not_a_torn_record() {
+        for body in [
+            r#"[["set-expiring","a",9007199254740992,1]]"#,
+            r#"[["set-expiring","a",-1,1]]"#,
+            r#"[["set-expiring","a",1.5,1]]"#,
+            r#"[["set-expiring","a",1]]"#,
+            r#"[["set-expiring","a",1,1,1]]"#,
+            r#"[["set-text","a","\u00001 1"]]"#,
+            r#"[["set-later","a",1,1]]"#,
+        ] {
+            let mut journal = header(None);
+            journal.extend(line(body.as_bytes()));
+            let damage = parse(&journal).expect_err(body);
+            assert_eq!(
+                (damage.line, damage.offset),
+                (2, header(None).len()),
+                "{body}"
+            );
+        }
     }
 }

@@ -1,7 +1,8 @@
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
-use kv_core::{Limits, Map, Rejected, Transaction, Value};
+use kv_core::{Clock, Limits, Map, Rejected, Store, Transaction, Ttl, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -99,7 +100,7 @@ impl Kv {
         self.group.read(|store| *store.limits())
     }
 
-    /// Sets `key` to `value`, durably.
+    /// Sets `key` to `value`, durably. A key that had an expiry no longer has one.
     pub fn set(&self, key: impl Into<String>, value: impl Into<Value>) -> Result<(), Error> {
         let (key, value) = (key.into(), value.into());
         self.group.commit(|tx| Ok::<_, Error>(tx.set(key, value)?))
@@ -141,6 +142,176 @@ impl Kv {
         })
     }
 
+    /// `key`'s time to live: [`Ttl::Left`] with the time until it expires, [`Ttl::Never`]
+    /// for a key without an expiry, [`Ttl::Missing`] for an absent or expired key.
+    pub fn ttl(&self, key: &str) -> Ttl {
+        self.group.read(|store| store.ttl(key))
+    }
+
+    /// Sets `key` to `value`, durably, expiring `ttl` from now: from then on it is absent
+    /// for every read. A `ttl` under 1 ms, or ending after 2^53 - 1 ms after 1970, is
+    /// [`Rejected::Ttl`] and changes nothing.
+    pub fn set_with_ttl(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Value>,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let (key, value) = (key.into(), value.into());
+        self.group
+            .commit(|tx| Ok::<_, Error>(tx.set_with_ttl(key, value, ttl)?))
+    }
+
+    /// Sets `key` to `value` converted to JSON, durably, expiring `ttl` from now.
+    pub fn set_as_with_ttl<T: Serialize + ?Sized>(
+        &self,
+        key: impl Into<String>,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let key = key.into();
+        let value = to_json(&key, value)?;
+        self.set_with_ttl(key, value, ttl)
+    }
+
+    /// Sets `key` to the current time in whole unix seconds, expiring `ttl` from now ("seen
+    /// now, forget in 30 days"), and returns that time.
+    pub fn touch_with_ttl(&self, key: impl Into<String>, ttl: Duration) -> Result<u64, Error> {
+        self.group
+            .commit(|tx| Ok::<_, Error>(tx.touch_with_ttl(key, ttl)?))
+    }
+
+    /// Sets `key` to `value`, expiring `ttl` from now, unless it exists (an expired key does
+    /// not); returns whether it was set.
+    pub fn set_if_absent_with_ttl(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Value>,
+        ttl: Duration,
+    ) -> Result<bool, Error> {
+        let value = value.into();
+        self.group
+            .commit(|tx| Ok::<_, Error>(tx.set_if_absent_with_ttl(key, value, ttl)?))
+    }
+
+    /// Sets `key` to the current time, expiring `ttl` from now, unless it exists; returns
+    /// whether it was set: "have I seen this ID in the last 30 days?", in one durable step.
+    pub fn touch_if_absent_with_ttl(
+        &self,
+        key: impl Into<String>,
+        ttl: Duration,
+    ) -> Result<bool, Error> {
+        self.group.commit(|tx| {
+            let now = Value::from(tx.now());
+            Ok::<_, Error>(tx.set_if_absent_with_ttl(key, now, ttl)?)
+        })
+    }
+
+    /// Sets every key to its value, each expiring `ttl` from now, in one durable write: all of
+    /// them or none.
+    pub fn set_many_with_ttl<K: Into<String>, V: Into<Value>>(
+        &self,
+        entries: impl IntoIterator<Item = (K, V)>,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        self.group.commit(|tx| {
+            for (key, value) in entries {
+                tx.set_with_ttl(key, value.into(), ttl)?;
+            }
+            Ok::<_, Error>(())
+        })
+    }
+
+    /// Gives `key` an expiry `ttl` from now, or removes its expiry (`None`), durably; returns
+    /// whether the key exists. A missing key stays missing and nothing is written.
+    pub fn expire(&self, key: &str, ttl: Option<Duration>) -> Result<bool, Error> {
+        self.group.commit(|tx| Ok::<_, Error>(tx.expire(key, ttl)?))
+    }
+
+    /// Removes every expired key from the files; returns how many. (Every write removes a
+    /// few too; reads never do.)
+    pub fn purge(&self) -> Result<usize, Error> {
+        self.group.commit(|tx| Ok::<_, Error>(tx.purge()))
+    }
+
+    /// The value under `key` as a `T`; if there is none, `f()`'s result, stored under `key`
+    /// (expiring `ttl` from now, if given) and returned: memoization, with the result kept
+    /// across runs.
+    ///
+    /// `f` runs without holding the store, so other calls go on meanwhile; if another thread
+    /// stored `key` first, its value is returned and `f`'s is dropped, so every caller sees
+    /// the one stored value. A stored value that does not convert to `T` is
+    /// [`Error::Value`], and `f` does not run.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let kv = kv_native::Kv::open(dir.path().join("kv.json"))?;
+    /// use std::time::Duration;
+    ///
+    /// let day = Some(Duration::from_secs(86_400));
+    /// let rate: f64 = kv.get_or_insert_with("rate:EUR", day, || 1.08)?;
+    /// let again: f64 = kv.get_or_insert_with("rate:EUR", day, || unreachable!())?;
+    /// assert_eq!(rate, again);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_or_insert_with<T: Serialize + DeserializeOwned>(
+        &self,
+        key: impl Into<String>,
+        ttl: Option<Duration>,
+        f: impl FnOnce() -> T,
+    ) -> Result<T, Error> {
+        self.try_get_or_insert_with(key, ttl, || Ok::<_, Error>(f()))
+    }
+
+    /// As [`get_or_insert_with`](Self::get_or_insert_with), for an `f` that may fail: its
+    /// error is returned and nothing is stored.
+    pub fn try_get_or_insert_with<T, E>(
+        &self,
+        key: impl Into<String>,
+        ttl: Option<Duration>,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        E: From<Error>,
+    {
+        let key = key.into();
+        if let Some(found) = self.get_as(&key)? {
+            return Ok(found);
+        }
+        let made = f()?;
+        let value = to_json(&key, &made)?;
+        let stored = self.insert_unless_present(key.clone(), value, ttl)?;
+        match stored {
+            None => Ok(made),
+            Some(theirs) => Ok(
+                serde_json::from_value(theirs).map_err(|source| Error::Value { key, source })?
+            ),
+        }
+    }
+
+    /// Stores `value` under `key` (expiring `ttl` from now) unless it exists: `None` if it
+    /// was stored, or the value another caller stored first.
+    pub(crate) fn insert_unless_present(
+        &self,
+        key: String,
+        value: Value,
+        ttl: Option<Duration>,
+    ) -> Result<Option<Value>, Error> {
+        self.group.commit(|tx| {
+            if let Some(theirs) = tx.get(&key) {
+                return Ok::<_, Error>(Some(theirs.clone()));
+            }
+            match ttl {
+                Some(ttl) => tx.set_with_ttl(key, value, ttl)?,
+                None => tx.set(key, value)?,
+            }
+            Ok(None)
+        })
+    }
+
     /// Removes `key`; returns whether it existed. Removing a missing key writes nothing.
     pub fn delete(&self, key: &str) -> Result<bool, Error> {
         self.group.commit(|tx| Ok::<_, Error>(tx.delete(key)))
@@ -173,8 +344,9 @@ impl Kv {
             .commit(|tx| Ok::<_, Error>(keys.into_iter().filter(|k| tx.delete(k)).count()))
     }
 
-    /// Replaces the value under `key` with `f(current)` atomically (`Some` sets, `None`
-    /// removes), and returns the new value. No other call runs between the read and the write.
+    /// Replaces the value under `key` with `f(current)` atomically (`Some` sets, keeping the
+    /// key's expiry; `None` removes), and returns the new value. No other call runs between
+    /// the read and the write.
     pub fn update(
         &self,
         key: impl Into<String>,
@@ -183,7 +355,7 @@ impl Kv {
         let key = key.into();
         self.group.commit(|tx| match f(tx.get(&key)) {
             Some(value) => {
-                tx.set(key, value.clone())?;
+                tx.set_keeping_ttl(key, value.clone())?;
                 Ok::<_, Error>(Some(value))
             }
             None => {
@@ -228,10 +400,11 @@ impl Kv {
         Ok(self.group.compact()?)
     }
 
-    /// The whole store, encoded exactly as its file holds it once compacted: one JSON object,
-    /// keys in ascending order, and a line feed.
+    /// The whole store, encoded as its file holds it once compacted and its expired keys
+    /// removed: one JSON object, keys in ascending order, and a line feed (with a first
+    /// member `"\u0000expires"` only if a live key has an expiry).
     pub fn export(&self) -> Vec<u8> {
-        self.group.read(MemStore::snapshot)
+        self.group.read(live_snapshot)
     }
 
     /// Reads the file again, replacing memory; on error, memory is unchanged.
@@ -298,4 +471,15 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<Val
         key: key.to_owned(),
         source,
     })
+}
+
+/// The store as its file holds it once its expired keys are removed: what `export` shows.
+pub(crate) fn live_snapshot<P, C: Clock>(store: &Store<P, C>) -> Vec<u8> {
+    if store.stored_len() == store.len() {
+        return store.snapshot();
+    }
+    match store.prepare(|tx| Ok::<_, Rejected>(tx.purge())) {
+        Ok((_, purged)) => store.commit_of(&purged).snapshot(),
+        Err(_) => store.snapshot(),
+    }
 }

@@ -12,6 +12,11 @@
 //! [`Options::journal`]`(false)` rewrites the file on every write instead.
 //! [`Kv::open_read_only`] reads without the lock.
 //!
+//! A key may be written with a time to live ([`Kv::set_with_ttl`], [`Kv::touch_if_absent_with_ttl`],
+//! [`Kv::expire`]): from the moment it expires it is absent for every read, and a later write or
+//! [`Kv::purge`] removes it from the files. [`Kv::get_or_insert_with`] memoizes a computation
+//! under a key, with or without a ttl.
+//!
 //! Numbers keep their digits (2**64, 10**30, `1.0`): this crate turns on serde_json's
 //! `arbitrary_precision` feature, for every crate in the build; see the README.
 //!
@@ -58,7 +63,7 @@ pub use async_kv::AsyncKv;
 pub use error::{Error, FileError, Op};
 pub use file::FilePersist;
 pub use kv::Kv;
-pub use kv_core::SystemClock;
+pub use kv_core::{Clock, InvalidTtl, MAX_EXPIRY_MS, ManualClock, SystemClock, Ttl};
 pub use options::{Lock, Options};
 pub use read_only::ReadOnlyKv;
 

@@ -1,8 +1,10 @@
+use std::fmt;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use kv_core::Limits;
+use kv_core::{Clock, Limits, SystemClock};
 
 use crate::error::Error;
 use crate::fault::{Hook, Step};
@@ -27,6 +29,7 @@ use crate::kv::Kv;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Options {
+    pub(crate) clock: KvClock,
     pub(crate) limits: Limits,
     pub(crate) lock: Lock,
     pub(crate) mode: u32,
@@ -52,6 +55,7 @@ pub enum Lock {
 impl Default for Options {
     fn default() -> Self {
         Self {
+            clock: KvClock::System,
             limits: Limits::DEFAULT,
             lock: Lock::Fail,
             mode: 0o600,
@@ -76,6 +80,31 @@ impl Options {
     #[must_use]
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The clock the store reads: for a value-less write (the unix time it stores) and for
+    /// expiry. [`SystemClock`] by default; a shared [`ManualClock`](kv_core::ManualClock)
+    /// lets a test move time by hand instead of sleeping.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use kv_native::{Kv, ManualClock};
+    ///
+    /// let clock = Arc::new(ManualClock::new(1_763_700_000));
+    /// let kv = Kv::options().clock(clock.clone()).open(dir.path().join("kv.json"))?;
+    /// kv.set_with_ttl("token", "abc", Duration::from_secs(60))?;
+    /// clock.advance(60);
+    /// assert_eq!(kv.get("token"), None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock + Send + Sync>) -> Self {
+        self.clock = KvClock::Shared(clock);
         self
     }
 
@@ -137,5 +166,38 @@ impl Options {
     /// Opens the storage adapter alone, locked, for use with [`kv_core::Store`].
     pub fn open_persist(&self, path: impl AsRef<Path>) -> Result<FilePersist, Error> {
         FilePersist::open_with(path.as_ref(), self)
+    }
+}
+
+/// The clock a `Kv` reads: the system's, or one the caller shares ([`Options::clock`]).
+#[derive(Clone, Default)]
+pub(crate) enum KvClock {
+    #[default]
+    System,
+    Shared(Arc<dyn Clock + Send + Sync>),
+}
+
+impl Clock for KvClock {
+    fn now(&self) -> u64 {
+        match self {
+            Self::System => SystemClock.now(),
+            Self::Shared(clock) => clock.now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        match self {
+            Self::System => SystemClock.now_ms(),
+            Self::Shared(clock) => clock.now_ms(),
+        }
+    }
+}
+
+impl fmt::Debug for KvClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::System => f.write_str("SystemClock"),
+            Self::Shared(_) => f.write_str("Shared"),
+        }
     }
 }

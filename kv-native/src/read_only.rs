@@ -12,7 +12,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use kv_core::{Commit, Json, Limits, Map, Persist, Store, Stored, Value, block_on};
+use kv_core::{Commit, Json, Limits, Map, Persist, Store, Stored, Ttl, Value, block_on};
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, FileError, Op};
@@ -106,10 +106,15 @@ impl ReadOnlyKv {
         self.store.get(key).cloned()
     }
 
-    /// The whole store, encoded exactly as its file holds it once compacted: one JSON object,
-    /// keys in ascending order, and a line feed.
+    /// The whole store, encoded as its file holds it once compacted and its expired keys
+    /// removed: see [`Kv::export`].
     pub fn export(&self) -> Vec<u8> {
-        self.store.snapshot()
+        crate::kv::live_snapshot(&self.store)
+    }
+
+    /// `key`'s time to live now; see [`Kv::ttl`].
+    pub fn ttl(&self, key: &str) -> Ttl {
+        self.store.ttl(key)
     }
 
     /// The value under `key`, or `fallback` if there is none.

@@ -87,3 +87,91 @@ async fn concurrent_tasks_lose_no_update() {
     assert_eq!(kv.get("hits").await, Some(json!(80)));
     assert_eq!(kv.blocking().get("hits"), Some(json!(80)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttl_calls_work_on_a_hand_set_clock() {
+    use kv_native::{ManualClock, Ttl};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_763_700_000));
+    let options = Kv::options().clock(clock.clone());
+    let kv = AsyncKv::open_with(dir.path().join("kv.json"), options)
+        .await
+        .unwrap();
+    let s = Duration::from_secs;
+    kv.set_with_ttl("a", 1, s(10)).await.unwrap();
+    kv.set_as_with_ttl("b", &[1u8, 2], s(20)).await.unwrap();
+    assert_eq!(kv.touch_with_ttl("c", s(30)).await.unwrap(), 1_763_700_000);
+    assert!(kv.set_if_absent_with_ttl("d", 4, s(40)).await.unwrap());
+    assert!(kv.touch_if_absent_with_ttl("e", s(50)).await.unwrap());
+    kv.set_many_with_ttl([("f", 6), ("g", 7)], s(60))
+        .await
+        .unwrap();
+    kv.set("h", 8).await.unwrap();
+    assert!(kv.expire("h", Some(s(70))).await.unwrap());
+    assert_eq!(kv.ttl("h").await, Ttl::Left(s(70)));
+    let bump = |v: Option<&serde_json::Value>| Some(json!(v.unwrap().as_u64().unwrap() + 1));
+    assert_eq!(kv.update("a", bump).await.unwrap(), Some(json!(2)));
+    assert_eq!(kv.ttl("a").await, Ttl::Left(s(10)));
+    clock.advance(35);
+    assert_eq!(kv.get("a").await, None);
+    assert_eq!(kv.len().await, 5);
+    assert_eq!(kv.purge().await.unwrap(), 3);
+    assert_eq!(kv.ttl("c").await, Ttl::Missing);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_memoized_calls_with_one_key_share_one_call() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let kv = AsyncKv::open(dir.path().join("kv.json")).await.unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (kv, calls, asked) = (kv.clone(), Arc::clone(&calls), Arc::clone(&asked));
+            tokio::spawn(async move {
+                let waiting = Arc::clone(&asked);
+                asked.fetch_add(1, Ordering::SeqCst);
+                kv.get_or_insert_with("answer", Some(Duration::from_secs(60)), || async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    // The call stays open until every task has asked (and then some more
+                    // turns of the scheduler), so they all ask while it runs.
+                    while waiting.load(Ordering::SeqCst) < 8 {
+                        tokio::task::yield_now().await;
+                    }
+                    for _ in 0..100 {
+                        tokio::task::yield_now().await;
+                    }
+                    format!("computed by {i}")
+                })
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    assert_eq!(kv.get("answer").await, Some(json!(answers[0])));
+
+    // A failed call stores nothing, and the next one runs its own.
+    let failed: Result<String, Error> = kv
+        .try_get_or_insert_with("flaky", None, || async { Err(Error::Incomplete) })
+        .await;
+    assert!(failed.is_err());
+    assert!(!kv.contains("flaky").await);
+    let ok: String = kv
+        .get_or_insert_with("flaky", None, || async { "ok".to_owned() })
+        .await
+        .unwrap();
+    assert_eq!(ok, "ok");
+}

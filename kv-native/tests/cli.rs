@@ -206,6 +206,11 @@ fn help_lists_the_commands_exit_statuses_and_examples() {
     for needle in [
         "get KEY",
         "import FILE|-",
+        "ttl KEY",
+        "expire KEY DURATION|none",
+        "purge",
+        "--ttl DURATION",
+        "--if-absent",
         "EXIT STATUS",
         "3  the store is locked",
         "EXAMPLES",
@@ -466,4 +471,200 @@ fn a_read_only_store_file_is_refused_for_writes() {
     assert_eq!(status(&out), 5);
     assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
     assert_eq!(fs::read_to_string(&path).unwrap(), "{\"k\":1}\n");
+}
+
+/// A store file as docs/design.md draws it (what Python's aiokv writes), with one key that
+/// expired long ago, one that expires in the year 287,396 and one without an expiry.
+const EXPIRING_FILE: &str = "{\"\\u0000expires\": {\"gone\": 1000, \"later\": 9007199254740991}, \
+     \"gone\": \"stale\", \"later\": 2, \"plain\": 1}\n";
+
+#[test]
+fn an_expired_key_is_absent_for_get_list_export_and_ttl() {
+    let d = dir();
+    fs::write(d.path().join("kv.json"), EXPIRING_FILE).unwrap();
+    let out = kv(d.path(), &["get", "gone"]);
+    assert_eq!(status(&out), 1);
+    assert!(stderr(&out).contains("no key \"gone\""), "{}", stderr(&out));
+    assert_eq!(stdout(&kv(d.path(), &["get", "gone", "0"])), "0\n");
+    assert_eq!(stdout(&kv(d.path(), &["get", "later"])), "2\n");
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout(&kv(d.path(), &["list"]))).unwrap();
+    assert_eq!(listed, serde_json::json!({"later": 2, "plain": 1}));
+    assert_eq!(
+        stdout(&kv(d.path(), &["export"])),
+        "{\"\\u0000expires\":{\"later\":9007199254740991},\"later\":2,\"plain\":1}\n"
+    );
+    let out = kv(d.path(), &["ttl", "gone"]);
+    assert_eq!((status(&out), stdout(&out).as_str()), (1, ""));
+    assert_eq!(stdout(&kv(d.path(), &["ttl", "plain"])), "null\n");
+    let later: f64 = stdout(&kv(d.path(), &["ttl", "later"]))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(later > 9.0e12, "{later}");
+    // An expired key may be claimed again; purge removes what has expired, and the file
+    // is plain JSON again once no key has an expiry.
+    let out = kv(d.path(), &["set", "--if-absent", "gone", "new"]);
+    assert_eq!((status(&out), stdout(&out).as_str()), (0, "true\n"));
+    assert_eq!(status(&kv(d.path(), &["delete", "gone"])), 0);
+    assert_eq!(stdout(&kv(d.path(), &["purge"])), "0\n");
+    assert_eq!(status(&kv(d.path(), &["expire", "later", "none"])), 0);
+    assert_eq!(
+        fs::read_to_string(d.path().join("kv.json")).unwrap(),
+        "{\"later\":2,\"plain\":1}\n"
+    );
+}
+
+#[test]
+fn purge_prints_how_many_expired_keys_it_removed() {
+    let d = dir();
+    fs::write(
+        d.path().join("kv.json"),
+        "{\"\\u0000expires\": {\"a\": 1000, \"b\": 2000, \"c\": 9007199254740991}, \
+         \"a\": 1, \"b\": 2, \"c\": 3}",
+    )
+    .unwrap();
+    let out = kv(d.path(), &["purge"]);
+    assert_eq!((status(&out), stdout(&out).as_str()), (0, "2\n"));
+    assert_eq!(stdout(&kv(d.path(), &["purge"])), "0\n");
+    let stored = fs::read_to_string(d.path().join("kv.json")).unwrap();
+    assert_eq!(
+        stored,
+        "{\"\\u0000expires\":{\"c\":9007199254740991},\"c\":3}\n"
+    );
+}
+
+fn ttl_of(d: &Path, key: &str) -> f64 {
+    let out = kv(d, &["ttl", key]);
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    stdout(&out).trim().parse().unwrap()
+}
+
+#[test]
+fn set_and_touch_take_a_ttl_and_ttl_prints_the_seconds_left() {
+    let d = dir();
+    assert_eq!(status(&kv(d.path(), &["set", "--ttl", "1h", "a", "1"])), 0);
+    let left = ttl_of(d.path(), "a");
+    assert!(left > 3590.0 && left <= 3600.0, "{left}");
+    assert_eq!(stdout(&kv(d.path(), &["get", "a"])), "1\n");
+    // Every spelling of DURATION.
+    for (duration, seconds) in [
+        ("90", 90.0),
+        ("1.5", 1.5),
+        ("1500ms", 1.5),
+        ("90s", 90.0),
+        ("15m", 900.0),
+        ("2h", 7200.0),
+        ("30d", 2_592_000.0),
+        ("0.5d", 43_200.0),
+    ] {
+        let out = kv(d.path(), &["set", "--ttl", duration, "k", "v"]);
+        assert_eq!(status(&out), 0, "{duration}: {}", stderr(&out));
+        let left = ttl_of(d.path(), "k");
+        assert!(
+            left > seconds - 10.0 && left <= seconds,
+            "{duration}: {left}"
+        );
+    }
+    let out = kv(d.path(), &["touch", "--ttl=30d", "seen:1"]);
+    let now: u64 = stdout(&out).trim().parse().unwrap();
+    assert_eq!(
+        stdout(&kv(d.path(), &["get", "seen:1"])),
+        format!("{now}\n")
+    );
+    assert!(ttl_of(d.path(), "seen:1") > 2_591_000.0);
+    // A set without a VALUE takes a ttl too; a set without --ttl removes the expiry.
+    assert_eq!(status(&kv(d.path(), &["set", "-t", "10m", "seen:2"])), 0);
+    assert!(ttl_of(d.path(), "seen:2") <= 600.0);
+    assert_eq!(status(&kv(d.path(), &["set", "seen:2", "x"])), 0);
+    assert_eq!(stdout(&kv(d.path(), &["ttl", "seen:2"])), "null\n");
+    let out = kv(d.path(), &["ttl", "missing"]);
+    assert_eq!(status(&out), 1);
+    assert!(
+        stderr(&out).contains("no key \"missing\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn expire_sets_or_removes_an_expiry_and_exits_1_for_a_missing_key() {
+    let d = dir();
+    assert_eq!(status(&kv(d.path(), &["set", "a", "1"])), 0);
+    assert_eq!(status(&kv(d.path(), &["expire", "a", "2h"])), 0);
+    let left = ttl_of(d.path(), "a");
+    assert!(left > 7190.0 && left <= 7200.0, "{left}");
+    assert_eq!(status(&kv(d.path(), &["expire", "a", "none"])), 0);
+    assert_eq!(stdout(&kv(d.path(), &["ttl", "a"])), "null\n");
+    let out = kv(d.path(), &["expire", "b", "5"]);
+    assert_eq!(status(&out), 1);
+    assert!(stderr(&out).contains("no key \"b\""), "{}", stderr(&out));
+    assert!(
+        !fs::read_to_string(d.path().join("kv.json"))
+            .unwrap()
+            .contains("\"b\"")
+    );
+}
+
+#[test]
+fn set_if_absent_prints_whether_it_set_the_key() {
+    let d = dir();
+    let out = kv(d.path(), &["set", "--if-absent", "seen:1"]);
+    assert_eq!((status(&out), stdout(&out).as_str()), (0, "true\n"));
+    let first = stdout(&kv(d.path(), &["get", "seen:1"]));
+    let out = kv(d.path(), &["set", "--if-absent", "seen:1", "other"]);
+    assert_eq!((status(&out), stdout(&out).as_str()), (0, "false\n"));
+    assert_eq!(stdout(&kv(d.path(), &["get", "seen:1"])), first);
+    let out = kv(
+        d.path(),
+        &["set", "--if-absent", "--ttl", "1h", "lock", "me"],
+    );
+    assert_eq!(stdout(&out), "true\n");
+    assert!(ttl_of(d.path(), "lock") <= 3600.0);
+    assert_eq!(stdout(&kv(d.path(), &["get", "lock"])), "\"me\"\n");
+}
+
+#[test]
+fn a_bad_duration_exits_2_naming_it_and_writes_nothing() {
+    let d = dir();
+    assert_eq!(status(&kv(d.path(), &["set", "a", "1"])), 0);
+    let before = fs::read(d.path().join("kv.json")).unwrap();
+    for args in [
+        &["set", "--ttl", "0", "a", "2"][..],
+        &["set", "--ttl", "-5", "a", "2"],
+        &["set", "--ttl", "0s", "a", "2"],
+        &["set", "--ttl", "0.0001", "a", "2"],
+        &["set", "--ttl", "5y", "a", "2"],
+        &["set", "--ttl", "1.2.3", "a", "2"],
+        &["set", "--ttl", "ms", "a", "2"],
+        &["set", "--ttl", "1e3", "a", "2"],
+        &["set", "--ttl", "9999999999999d", "a", "2"],
+        &["set", "--ttl=", "a", "2"],
+        &["touch", "--ttl", "-1h", "a"],
+        &["expire", "a", "-3"],
+        &["expire", "a", "never"],
+        &["expire", "a", "0"],
+    ] {
+        let out = kv(d.path(), args);
+        assert_eq!(status(&out), 2, "{args:?}");
+        let bad = args
+            .iter()
+            .find(|a| !["set", "touch", "expire", "--ttl", "a", "2"].contains(a));
+        let bad = bad.map_or("--ttl", |b| b.strip_prefix("--ttl=").unwrap_or(b));
+        assert!(stderr(&out).contains(bad), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("DURATION"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(fs::read(d.path().join("kv.json")).unwrap(), before);
+    assert_eq!(stdout(&kv(d.path(), &["ttl", "a"])), "null\n");
+    // --ttl and --if-absent go only where they mean something.
+    for args in [
+        &["get", "--ttl", "5", "a"][..],
+        &["delete", "--if-absent", "a"],
+    ] {
+        assert_eq!(status(&kv(d.path(), args)), 2, "{args:?}");
+    }
 }

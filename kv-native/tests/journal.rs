@@ -456,3 +456,50 @@ fn the_journal_is_readable_by_its_owner_alone() {
     let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o600);
 }
+
+#[test]
+fn an_expiring_record_is_a_journal_line_of_its_own_operation_and_a_cut_one_is_torn() {
+    let (_dir, path) = store();
+    let kv = Kv::open(&path).unwrap();
+    kv.set("a", 1).unwrap();
+    let before = kv.get_all();
+    let day = std::time::Duration::from_secs(86_400);
+    kv.set_many_with_ttl([("b", json!(2)), ("c", json!("three\nlines"))], day)
+        .unwrap();
+    let (file, journal) = files(&path);
+    let journal = journal.unwrap();
+    let text = String::from_utf8(journal.clone()).unwrap();
+    let last = text.lines().last().unwrap();
+    let (crc, body) = last.split_once(' ').unwrap();
+    assert_eq!(
+        u32::from_str_radix(crc, 16).unwrap(),
+        crc32(body.as_bytes())
+    );
+    let ops: Value = serde_json::from_str(body).unwrap();
+    let ops = ops.as_array().unwrap();
+    assert_eq!(ops[0], json!(["set", "\u{0}format", 2]));
+    assert_eq!(ops[1][0], "set-expiring");
+    assert_eq!(ops[1][1], "b");
+    assert_eq!(ops[1][3], 2);
+    assert_eq!(ops[2][0], "set-expiring");
+    assert_eq!(ops[2][3], "three\nlines");
+    let expires = ops[1][2].as_u64().unwrap();
+    assert_eq!(ops[2][2].as_u64(), Some(expires));
+
+    let start = last_record_start(&journal);
+    for cut in start..journal.len() {
+        let (_copy, opened) = open_copy(file.as_deref(), Some(&journal[..cut]));
+        let opened = opened.unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        assert_eq!(opened.get_all(), before, "cut at {cut}");
+    }
+    let (_copy, whole) = open_copy(file.as_deref(), Some(&journal));
+    let whole = whole.unwrap();
+    assert_eq!(whole.get_all(), kv.get_all());
+    // The expiries too, to the millisecond.
+    assert_eq!(whole.export(), kv.export());
+    assert!(
+        String::from_utf8(whole.export())
+            .unwrap()
+            .contains(&format!("\"c\":{expires}"))
+    );
+}

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use kv_native::{Error, Kv, Lock, Rejected, Value};
+use kv_native::{Error, Kv, Lock, Rejected, Transaction, Ttl, Value};
 
 const HELP: &str = "\
 kv: a durable JSON key-value store in one file
@@ -20,8 +20,15 @@ USAGE:
 COMMANDS:
     get KEY [DEFAULT]     Print the value under KEY as JSON (DEFAULT if there is none)
     set KEY [VALUE|-]     Set KEY to VALUE (- reads it from stdin); with no VALUE, to the
-                          current unix time
-    touch KEY             Set KEY to the current unix time and print it
+                          current unix time. --ttl DURATION: KEY expires after DURATION
+                          (without it, a set removes KEY's expiry). --if-absent: only if
+                          KEY does not exist; prints true if it was set, false if not
+    touch KEY             Set KEY to the current unix time and print it (--ttl as for set)
+    ttl KEY               Print the seconds KEY has left as a JSON number (3599.998), or
+                          null if it never expires
+    expire KEY DURATION|none
+                          KEY expires after DURATION from now, or never (none)
+    purge                 Remove every expired key from the file and print how many
     delete KEY            Remove KEY
     list                  Print the whole store as a JSON object
     clear                 Remove every key
@@ -36,6 +43,8 @@ OPTIONS:
     -s, --string          Take VALUE and DEFAULT as text, never as JSON
     -r, --raw             get prints a string as its text, without quotes or escapes
     -w, --wait[=SECONDS]  A write waits for the lock another program holds (at most SECONDS)
+    -t, --ttl DURATION    set and touch: the key expires DURATION from now
+    --if-absent           set: only a key that does not exist (or has expired)
     -h, --help            Print this help
     -V, --version         Print the version
 
@@ -48,6 +57,11 @@ VALUES:
     long for the command line). Negative numbers need no `--`: `kv set n -5`.
     Output is JSON, numbers with the digits the file holds (18446744073709551616).
 
+    DURATION is seconds (90, 1.5) or a number with a unit: 500ms, 90s, 15m, 2h, 30d.
+    It is at least 1 ms; zero, negative or malformed is a usage error (exit 2). From
+    the moment a key expires, by the system clock, get, list and export never show it;
+    the file keeps it until a later write or `kv purge` removes it.
+
     Every write is durable when kv exits 0. A write takes the store's lock (the file
     PATH.lock next to it): a store another program has open is not touched, unless
     --wait is given. get, list and export take no lock and create nothing: they work
@@ -55,7 +69,7 @@ VALUES:
 
 EXIT STATUS:
     0  ok
-    1  the key does not exist (get without DEFAULT, delete); stderr says which
+    1  the key does not exist (get without DEFAULT, delete, ttl); stderr says which
     2  usage: bad arguments, a VALUE that is not valid JSON, a write over the limits
        (the message names the key), a PATH that names a directory
     3  the store is locked by another program (and --wait=SECONDS ran out)
@@ -71,6 +85,10 @@ EXAMPLES:
     kv set report - < report.txt         # VALUE from stdin
     kv set --file ~/.bot.json seen:123   # now, in unix seconds
     kv touch rate:alice                  # prints the time it stored
+    kv set --ttl 30d seen:123            # seen now, forgotten in 30 days
+    kv set --if-absent --ttl 1h lock:job # true the first time within the hour
+    kv ttl seen:123                      # 2591999.998
+    kv expire seen:123 none              # kept forever
     kv delete seen:123 || echo 'was not there'
     echo '{\"a\": 1, \"b\": [2]}' | kv import -
     kv export > backup.json
@@ -87,13 +105,36 @@ mod status {
 
 #[derive(Debug)]
 enum Command {
-    Get { key: String, default: Option<Value> },
-    Set { key: String, value: Option<Value> },
-    Touch { key: String },
-    Delete { key: String },
+    Get {
+        key: String,
+        default: Option<Value>,
+    },
+    Set {
+        key: String,
+        value: Option<Value>,
+        ttl: Option<Duration>,
+        if_absent: bool,
+    },
+    Touch {
+        key: String,
+        ttl: Option<Duration>,
+    },
+    Ttl {
+        key: String,
+    },
+    Expire {
+        key: String,
+        ttl: Option<Duration>,
+    },
+    Purge,
+    Delete {
+        key: String,
+    },
     List,
     Clear,
-    Import { source: String },
+    Import {
+        source: String,
+    },
     Export,
     Compact,
 }
@@ -153,7 +194,7 @@ impl Failure {
     /// A write refused by the store, naming the key it was refused for.
     fn for_key(key: &str, e: impl Into<Error>) -> Self {
         match e.into() {
-            Error::Rejected(r @ Rejected::Limit(_)) => Self {
+            Error::Rejected(r @ (Rejected::Limit(_) | Rejected::Ttl(_))) => Self {
                 status: status::USAGE,
                 message: format!("cannot set {}: {r}", quoted(key)),
             },
@@ -213,6 +254,7 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
     let mut file = None;
     let (mut redis, mut store) = (None, None);
     let mut as_string = false;
+    let (mut ttl, mut if_absent) = (None, false);
     let mut how = How {
         lock: Lock::Fail,
         raw: false,
@@ -240,6 +282,11 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
             "-s" | "--string" => as_string = true,
             "-r" | "--raw" => how.raw = true,
             "-w" | "--wait" => how.lock = Lock::Wait,
+            "--if-absent" => if_absent = true,
+            "-t" | "--ttl" => match args.next() {
+                Some(duration) => ttl = Some(duration_arg(&arg, &duration?)?),
+                None => return Err(Failure::usage(format!("{arg} needs a DURATION"))),
+            },
             "-f" | "--file" => match args.next() {
                 Some(path) => file = Some(PathBuf::from(path?)),
                 None => return Err(Failure::usage(format!("{arg} needs a PATH"))),
@@ -259,6 +306,8 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
                     redis = Some(url.to_owned());
                 } else if let Some(name) = arg.strip_prefix("--store=") {
                     store = Some(name.to_owned());
+                } else if let Some(duration) = arg.strip_prefix("--ttl=") {
+                    ttl = Some(duration_arg("--ttl", duration)?);
                 } else if let Some(seconds) = arg.strip_prefix("--wait=") {
                     how.lock = Lock::WaitUpTo(wait_limit(seconds)?);
                 } else {
@@ -324,13 +373,36 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
             }
         }
         "set" => {
-            arity(1, 2, "set KEY [VALUE|-]")?;
+            arity(1, 2, "set [--ttl DURATION] [--if-absent] KEY [VALUE|-]")?;
             let value = rest.get(1).map(|v| value(v)).transpose()?;
-            Command::Set { key: key(), value }
+            Command::Set {
+                key: key(),
+                value,
+                ttl,
+                if_absent,
+            }
         }
         "touch" => {
-            arity(1, 1, "touch KEY")?;
-            Command::Touch { key: key() }
+            arity(1, 1, "touch [--ttl DURATION] KEY")?;
+            Command::Touch { key: key(), ttl }
+        }
+        "ttl" => {
+            arity(1, 1, "ttl KEY")?;
+            Command::Ttl { key: key() }
+        }
+        "expire" => {
+            arity(2, 2, "expire KEY DURATION|none")?;
+            let ttl = match rest[1].as_str() {
+                "none" => None,
+                duration => Some(parse_duration(duration).map_err(|why| {
+                    Failure::usage(format!("expire {} {duration}: {why}", key()))
+                })?),
+            };
+            Command::Expire { key: key(), ttl }
+        }
+        "purge" => {
+            arity(0, 0, "purge")?;
+            Command::Purge
         }
         "delete" => {
             arity(1, 1, "delete KEY")?;
@@ -358,11 +430,113 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
         }
         other => return Err(Failure::usage(format!("unknown command {other:?}"))),
     };
+    if ttl.is_some() && !matches!(command, Command::Set { .. } | Command::Touch { .. }) {
+        return Err(Failure::usage(format!(
+            "--ttl goes with set or touch, not {name}"
+        )));
+    }
+    if if_absent && !matches!(command, Command::Set { .. }) {
+        return Err(Failure::usage(format!(
+            "--if-absent goes with set, not {name}"
+        )));
+    }
     Ok(Parsed::Run {
         target,
         command,
         how,
     })
+}
+
+/// The DURATION of `option DURATION`, or a usage error naming both.
+fn duration_arg(option: &str, text: &str) -> Result<Duration, Failure> {
+    parse_duration(text).map_err(|why| Failure::usage(format!("{option} {text}: {why}")))
+}
+
+/// A DURATION: a decimal number of seconds (`90`, `1.5`), or of the unit that follows it
+/// (`500ms`, `90s`, `15m`, `2h`, `30d`); exact to the nanosecond, at least 1 ms.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    const MALFORMED: &str = "DURATION must be a number of seconds (90, 1.5) or a number with \
+                             ms, s, m, h or d (500ms, 15m, 30d)";
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_ns: u128 = match unit {
+        "" | "s" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        "d" => 86_400_000_000_000,
+        _ if text.starts_with('-') => return Err("DURATION must be more than 0".into()),
+        _ => return Err(MALFORMED.into()),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty())
+        || !digits(whole)
+        || !digits(fraction)
+        || (number.contains('.') && fraction.is_empty())
+        || whole.len() > 20
+        || fraction.len() > 20
+    {
+        return Err(MALFORMED.into());
+    }
+    let parse = |d: &str| d.parse::<u128>().unwrap_or(0);
+    let ns = parse(whole) * unit_ns + parse(fraction) * unit_ns / 10u128.pow(fraction.len() as u32);
+    if ns == 0 {
+        return Err("DURATION must be more than 0".into());
+    }
+    if ns < 1_000_000 {
+        return Err("DURATION must be at least 1 ms".into());
+    }
+    if ns / 1_000_000 > u128::from(kv_native::MAX_EXPIRY_MS) {
+        return Err(
+            "DURATION ends after the latest expiry a store holds (2^53 - 1 ms after 1970)".into(),
+        );
+    }
+    let secs = u64::try_from(ns / 1_000_000_000).map_err(|_| MALFORMED.to_owned())?;
+    Ok(Duration::new(secs, (ns % 1_000_000_000) as u32))
+}
+
+/// A time left as seconds in JSON: `90`, `1.5`, `3599.998` (to the millisecond).
+fn seconds_json(left: Duration) -> String {
+    let ms = left.as_millis();
+    let mut text = format!("{}.{:03}", ms / 1000, ms % 1000);
+    while text.ends_with('0') {
+        text.pop();
+    }
+    if text.ends_with('.') {
+        text.pop();
+    }
+    text
+}
+
+/// A `set` of every kind, in a transaction: with or without VALUE (none: the current unix
+/// time), a ttl, and only if absent; the answer of an `--if-absent` one.
+fn set_in(
+    tx: &mut Transaction<'_>,
+    key: &str,
+    value: Option<Value>,
+    ttl: Option<Duration>,
+    if_absent: bool,
+) -> Result<Option<bool>, Rejected> {
+    let value = value.unwrap_or_else(|| Value::from(tx.now()));
+    let key = key.to_owned();
+    Ok(match (if_absent, ttl) {
+        (false, None) => tx.set(key, value).map(|()| None)?,
+        (false, Some(ttl)) => tx.set_with_ttl(key, value, ttl).map(|()| None)?,
+        (true, None) => Some(tx.set_if_absent(key, value)?),
+        (true, Some(ttl)) => Some(tx.set_if_absent_with_ttl(key, value, ttl)?),
+    })
+}
+
+/// What `kv ttl` prints for `ttl`, or that KEY is missing (`None`).
+fn ttl_text(ttl: Ttl) -> Option<String> {
+    match ttl {
+        Ttl::Missing => None,
+        Ttl::Never => Some("null".into()),
+        Ttl::Left(left) => Some(seconds_json(left)),
+    }
 }
 
 /// The SECONDS of `--wait=SECONDS`.
@@ -417,20 +591,47 @@ fn run(file: &std::path::Path, command: Command, how: How) -> Result<(), Failure
                 None => Err(Failure::missing(&key, kv.path(), kv.exists())),
             }
         }
-        Command::Set { key, value } => {
-            let kv = write()?;
-            match value {
-                Some(value) => kv.set(key.clone(), value),
-                None => kv.touch(key.clone()).map(drop),
+        Command::Set {
+            key,
+            value,
+            ttl,
+            if_absent,
+        } => {
+            let set = write()?.transaction(|tx| {
+                set_in(tx, &key, value, ttl, if_absent).map_err(|e| Failure::for_key(&key, e))
+            })?;
+            match set {
+                Some(set) => print(&set.to_string()),
+                None => Ok(()),
             }
-            .map_err(|e| Failure::for_key(&key, e))
         }
-        Command::Touch { key } => {
-            let now = write()?
-                .touch(key.clone())
-                .map_err(|e| Failure::for_key(&key, e))?;
+        Command::Touch { key, ttl } => {
+            let kv = write()?;
+            let now = match ttl {
+                Some(ttl) => kv.touch_with_ttl(key.clone(), ttl),
+                None => kv.touch(key.clone()),
+            }
+            .map_err(|e| Failure::for_key(&key, e))?;
             print(&now.to_string())
         }
+        Command::Ttl { key } => {
+            let kv = Kv::open_read_only(file)?;
+            match ttl_text(kv.ttl(&key)) {
+                Some(text) => print(&text),
+                None => Err(Failure::missing(&key, kv.path(), kv.exists())),
+            }
+        }
+        Command::Expire { key, ttl } => {
+            let kv = write()?;
+            match kv
+                .expire(&key, ttl)
+                .map_err(|e| Failure::for_key(&key, e))?
+            {
+                true => Ok(()),
+                false => Err(Failure::missing(&key, kv.path(), true)),
+            }
+        }
+        Command::Purge => print(&write()?.purge()?.to_string()),
         Command::Delete { key } => {
             let kv = write()?;
             match kv.delete(&key)? {
@@ -514,7 +715,10 @@ mod redis {
     use kv_native::Value;
     use kv_redis::{Error, Kv};
 
-    use super::{Command, Failure, How, print, print_json, read_object, status, write_stdout};
+    use super::{
+        Command, Failure, How, print, print_json, read_object, set_in, status, ttl_text,
+        write_stdout,
+    };
 
     impl From<Error> for Failure {
         fn from(e: Error) -> Self {
@@ -558,14 +762,51 @@ mod redis {
                 Some(value) => print_json(&value, false),
                 None => Err(missing(&key, &kv)),
             },
-            Command::Set { key, value } => match value {
-                Some(value) => kv.set(key.clone(), value),
-                None => kv.touch(key.clone()).map(drop),
+            Command::Set {
+                key,
+                value,
+                ttl,
+                if_absent,
+            } => {
+                let set = kv.transaction(|tx| {
+                    set_in(tx, &key, value.clone(), ttl, if_absent)
+                        .map_err(|e| for_key(&key, Error::Rejected(e)))
+                })?;
+                match set {
+                    Some(set) => print(&set.to_string()),
+                    None => Ok(()),
+                }
             }
-            .map_err(|e| for_key(&key, e)),
-            Command::Touch { key } => {
-                let now = kv.touch(key.clone()).map_err(|e| for_key(&key, e))?;
+            Command::Touch { key, ttl } => {
+                let now = kv.transaction(|tx| {
+                    match ttl {
+                        Some(ttl) => tx.touch_with_ttl(key.clone(), ttl),
+                        None => tx.touch(key.clone()),
+                    }
+                    .map_err(|e| for_key(&key, Error::Rejected(e)))
+                })?;
                 print(&now.to_string())
+            }
+            Command::Ttl { key } => {
+                let ttl = kv.transaction(|tx| Ok::<_, Failure>(tx.ttl(&key)))?;
+                match ttl_text(ttl) {
+                    Some(text) => print(&text),
+                    None => Err(missing(&key, &kv)),
+                }
+            }
+            Command::Expire { key, ttl } => {
+                let exists = kv.transaction(|tx| {
+                    tx.expire(&key, ttl)
+                        .map_err(|e| for_key(&key, Error::Rejected(e)))
+                })?;
+                match exists {
+                    true => Ok(()),
+                    false => Err(missing(&key, &kv)),
+                }
+            }
+            Command::Purge => {
+                let removed = kv.transaction(|tx| Ok::<_, Failure>(tx.purge()))?;
+                print(&removed.to_string())
             }
             Command::Delete { key } => match kv.delete(&key)? {
                 true => Ok(()),
@@ -585,9 +826,26 @@ mod redis {
             }
             // Redis keeps no journal to fold.
             Command::Compact => Ok(()),
-            // The store as a file would hold it: one JSON object, keys in byte order.
+            // The store as a file would hold it: one JSON object, keys in byte order, with
+            // the expiries first (`"\u0000expires"`, docs/design.md) if any key has one.
             Command::Export => {
-                let mut text = Value::Object(kv.get_all()).to_string();
+                let all = kv.get_all();
+                let expiries = kv.transaction(|tx| {
+                    let mut expiries = String::new();
+                    for key in all.keys() {
+                        if let kv_native::Ttl::Left(left) = tx.ttl(key) {
+                            let at = u128::from(tx.now_ms()) + left.as_millis();
+                            let sep = if expiries.is_empty() { "" } else { "," };
+                            expiries += &format!("{sep}{}:{at}", super::quoted(key));
+                        }
+                    }
+                    Ok::<_, Failure>(expiries)
+                })?;
+                let mut text = Value::Object(all).to_string();
+                if !expiries.is_empty() {
+                    let rest = if text.len() > 2 { "," } else { "" };
+                    text.replace_range(..1, &format!("{{\"\\u0000expires\":{{{expiries}}}{rest}"));
+                }
                 text.push('\n');
                 write_stdout(text.as_bytes())
             }
