@@ -439,3 +439,31 @@ fn threads_asking_one_handle_for_the_same_key_share_one_call() {
     assert!(values.iter().all(|v| *v == values[0]), "{values:?}");
     assert_eq!(kv.get("slow").as_ref(), Some(&values[0]));
 }
+
+#[test]
+fn an_expiring_record_gets_the_format_marker_even_from_a_copy_that_missed_a_clear() {
+    let server = Server::start();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let a = open(&server, "s", &clock);
+    let b = open(&server, "s", &clock);
+    a.set_with_ttl("first", 1, secs(60)).unwrap();
+    wait_for(&b, "first", Some(json!(1)));
+    let mut attempts = 0;
+    a.transaction(|tx| {
+        attempts += 1;
+        if attempts == 1 {
+            // b clears the store (the marker with it) while a's copy is held: a still
+            // believes the marker is there.
+            b.clear().unwrap();
+        }
+        Ok::<_, Error>(tx.set_with_ttl("k", 2, secs(60))?)
+    })
+    .unwrap();
+    assert_eq!(attempts, 1, "a blind write is not decided again");
+    let fields: Vec<String> = hash(&server, "s").into_iter().map(|(k, _)| k).collect();
+    assert_eq!(fields, ["\0format", "k"]);
+    wait_for(&b, "k", Some(json!(2)));
+    // Every copy still writes the marker whenever it thinks it missing: no harm done.
+    b.set_with_ttl("other", 3, secs(60)).unwrap();
+    assert_eq!(field(&server, "s", "\0format"), Some(b"2".to_vec()));
+}
