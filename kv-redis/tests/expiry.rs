@@ -264,6 +264,9 @@ fn race<R>(
     (answer, attempts)
 }
 
+/// A named way for b to set `k` again.
+type Case = (&'static str, fn(&Kv));
+
 #[test]
 fn removing_an_expired_key_never_deletes_the_value_another_process_set_again() {
     let server = Server::start();
@@ -272,7 +275,7 @@ fn removing_an_expired_key_never_deletes_the_value_another_process_set_again() {
     let b_clock = Arc::new(ManualClock::new(NOW));
     let a = open(&server, "s", &a_clock);
     let b = open(&server, "s", &b_clock);
-    let cases: [(&str, fn(&Kv)); 2] = [
+    let cases: [Case; 2] = [
         ("set again with a ttl", |b| {
             b.set_with_ttl("k", "b's", secs(3600)).unwrap();
         }),
