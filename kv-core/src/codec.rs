@@ -224,9 +224,7 @@ pub(crate) fn decode_records<V: Json>(
         match decode_one(&key, &bytes)? {
             None => contents.marked = true,
             Some((value, at)) => {
-                if at.is_some() {
-                    contents.expiries.set(&key, at);
-                }
+                contents.expiries.set(&key, at);
                 contents.map.insert(key.into(), value);
             }
         }
