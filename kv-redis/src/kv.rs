@@ -449,7 +449,7 @@ impl Kv {
     }
 
     /// Replaces the value under `key` with `f(current)` atomically across processes (`Some`
-    /// sets, `None` removes), and returns the new value.
+    /// sets, keeping the key's expiry; `None` removes), and returns the new value.
     ///
     /// `f` runs again, on the fresh value, whenever another writer changed the key between
     /// the read and the commit; keep it free of side effects.
