@@ -470,3 +470,26 @@ fn an_expiring_record_gets_the_format_marker_even_from_a_copy_that_missed_a_clea
     b.set_with_ttl("other", 3, secs(60)).unwrap();
     assert_eq!(field(&server, "s", "\0format"), Some(b"2".to_vec()));
 }
+
+#[test]
+fn an_expiring_value_another_program_spelled_its_own_way_does_not_stall_update() {
+    let server = Server::start();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let kv = open(&server, "s", &clock);
+    kv.set_with_ttl("n", 1, secs(60)).unwrap();
+    let at = (NOW + 30) * 1000;
+    // `1e2` is 100, not the core's spelling; written behind the copy's back.
+    let () = redis::cmd("HSET")
+        .arg("kv:{s}")
+        .arg("n")
+        .arg(format!("\0{at} 1e2"))
+        .query(&mut server.connection())
+        .unwrap();
+    let updated = kv.update("n", |v| v.map(|v| json!(v.as_f64().unwrap() as u64 + 1)));
+    assert_eq!(updated.unwrap(), Some(json!(101)));
+    assert_eq!(
+        field(&server, "s", "n"),
+        Some(format!("\0{at} 101").into_bytes())
+    );
+    assert_eq!(kv.ttl("n"), Ttl::Left(secs(30)));
+}
