@@ -12,10 +12,10 @@ mod server;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use std::{env, io};
 
-use kv_redis::{Error, Kv, ManualClock, Ttl};
+use kv_redis::{Clock, Error, Kv, ManualClock, SystemClock, Ttl};
 use serde_json::json;
 use server::Server;
 
@@ -143,18 +143,18 @@ fn another_processs_write_reaches_get_without_reopening(server: &Server) {
     }
 }
 
-/// The system clock's time, in whole unix seconds: what the children's clocks show.
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+/// A hand-set clock showing the system clock's time to the millisecond: what the children's
+/// clocks show now.
+fn clock_at_now() -> Arc<ManualClock> {
+    let clock = Arc::new(ManualClock::new(0));
+    clock.set_ms(SystemClock.now_ms());
+    clock
 }
 
 fn two_processes_claiming_ids_with_a_ttl_claim_each_once_and_both_expire(server: &Server) {
     let [a, b] = two("claims_with_ttl", &server.url());
     assert_eq!(a + b, CLAIMS, "claims: {a} + {b}");
-    let clock = Arc::new(ManualClock::new(now()));
+    let clock = clock_at_now();
     let kv = Kv::options()
         .clock(clock.clone())
         .open(&server.url(), "claims_with_ttl")
@@ -170,7 +170,7 @@ fn two_processes_claiming_ids_with_a_ttl_claim_each_once_and_both_expire(server:
 /// process is deciding a purge (its copy held, so the child's announcement waits): the purge
 /// Redis refuses is decided again, and `k` keeps the child's value.
 fn an_expired_keys_removal_never_deletes_what_another_process_set_again(server: &Server) {
-    let clock = Arc::new(ManualClock::new(now()));
+    let clock = clock_at_now();
     let kv = Kv::options()
         .clock(clock.clone())
         .open(&server.url(), "set_again")
