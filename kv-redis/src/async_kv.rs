@@ -157,6 +157,18 @@ impl AsyncKv {
         self.write(move |kv| kv.touch_if_absent(key)).await
     }
 
+    /// See [`Kv::touch_if_absent_with_ttl`]: the current time, expiring `ttl` from now,
+    /// unless `key` exists in Redis; whether it was set.
+    pub async fn touch_if_absent_with_ttl(
+        &self,
+        key: impl Into<String>,
+        ttl: Duration,
+    ) -> Result<bool, Error> {
+        let key = key.into();
+        self.write(move |kv| kv.touch_if_absent_with_ttl(key, ttl))
+            .await
+    }
+
     /// Removes `key`; returns whether it existed in Redis.
     pub async fn delete(&self, key: &str) -> Result<bool, Error> {
         let key = key.to_owned();
@@ -270,21 +282,21 @@ impl AsyncKv {
         self.write(move |kv| kv.update(key, f)).await
     }
 
-    /// The value under `key`; if there is none, `f().await`, stored (expiring after `ttl`, or
-    /// never for `None`) and returned. See [`Kv::get_or_insert_with`]: if another process
-    /// stored a value first, that one is returned. Tasks asking this store (any clone of this
-    /// handle) for the same key at once share one call of `f`: the others wait for it and get
-    /// its value.
-    pub async fn get_or_insert_with<V, F, Fut>(
+    /// The value under `key` as a `T`; if there is none, `f().await`'s result, stored
+    /// (expiring `ttl` from now, or never for `None`) and returned. See
+    /// [`Kv::get_or_insert_with`]: if another process stored a value first, that one is
+    /// returned. Tasks asking this store (any clone of this handle) for the same key at once
+    /// share one call of `f`: the others wait for it and get its value.
+    pub async fn get_or_insert_with<T, F, Fut>(
         &self,
         key: impl Into<String>,
         ttl: Option<Duration>,
         f: F,
-    ) -> Result<Value, Error>
+    ) -> Result<T, Error>
     where
-        V: Into<Value>,
+        T: Serialize + DeserializeOwned,
         F: FnOnce() -> Fut,
-        Fut: Future<Output = V>,
+        Fut: Future<Output = T>,
     {
         self.try_get_or_insert_with(key, ttl, || async { Ok::<_, Error>(f().await) })
             .await
@@ -292,33 +304,37 @@ impl AsyncKv {
 
     /// [`get_or_insert_with`](Self::get_or_insert_with) for a fallible `f`: its error is
     /// returned and nothing is stored; a task waiting for the same key then calls its own `f`.
-    pub async fn try_get_or_insert_with<V, E, F, Fut>(
+    pub async fn try_get_or_insert_with<T, E, F, Fut>(
         &self,
         key: impl Into<String>,
         ttl: Option<Duration>,
         f: F,
-    ) -> Result<Value, E>
+    ) -> Result<T, E>
     where
-        V: Into<Value>,
+        T: Serialize + DeserializeOwned,
         E: From<Error>,
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<V, E>>,
+        Fut: Future<Output = Result<T, E>>,
     {
         let key = key.into();
-        if let Some(value) = self.kv.get(&key) {
-            return Ok(value);
+        if let Some(found) = self.kv.get_as(&key)? {
+            return Ok(found);
         }
         self.kv.check_ttl(&key, ttl)?;
         let flight = Flight::take(&self.flights, &key);
         let _computing = flight.lock().lock().await;
-        if let Some(value) = self.kv.get(&key) {
-            // Another task computed it while this one waited.
-            return Ok(value);
+        // Another task may have stored it while this one waited.
+        if let Some(found) = self.kv.get_as(&key)? {
+            return Ok(found);
         }
-        let value = f().await?.into();
+        let made = f().await?;
+        let value = crate::kv::to_json(&key, &made)?;
         let (kv, owned) = (Arc::clone(&self.kv), key.clone());
         let stored = spawn_blocking(move || kv.insert_if_absent(&owned, ttl, value)).await;
-        Ok(joined(stored)??)
+        match joined(stored)?? {
+            None => Ok(made),
+            Some(theirs) => Ok(crate::kv::from_json(&key, theirs)?),
+        }
     }
 
     /// See [`Kv::transaction`]: `f` may run more than once.

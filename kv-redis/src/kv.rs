@@ -336,6 +336,21 @@ impl Kv {
         })
     }
 
+    /// Sets `key` to the current time, expiring `ttl` from now, unless it exists in Redis (an
+    /// expired key does not); returns whether it was set: "have I seen this ID in the last
+    /// 30 days?", answered by Redis.
+    pub fn touch_if_absent_with_ttl(
+        &self,
+        key: impl Into<String>,
+        ttl: Duration,
+    ) -> Result<bool, Error> {
+        let key = key.into();
+        self.write(|tx| {
+            let now = Value::from(tx.now());
+            Ok(tx.set_if_absent_with_ttl(key.clone(), now, ttl)?)
+        })
+    }
+
     /// Removes `key`; returns whether it existed in Redis.
     pub fn delete(&self, key: &str) -> Result<bool, Error> {
         self.write(|tx| Ok(tx.delete(key)))
@@ -471,45 +486,65 @@ impl Kv {
         })
     }
 
-    /// The value under `key`; if there is none, `f()` computed once, stored (expiring after
-    /// `ttl`, or never for `None`) and returned: memoizing a function's result.
+    /// The value under `key` as a `T`; if there is none, `f()`'s result, stored (expiring
+    /// `ttl` from now, or never for `None`) and returned: memoizing a function's result.
     ///
     /// A present key is answered from the copy. Otherwise `f` runs outside any commit, and
     /// its result is stored only if the key is still absent in Redis; if another process
     /// stored one first, that value is returned and `f`'s is dropped, so every caller gets the
     /// same value. Threads of this handle asking for the same key at once share one call of
-    /// `f`. A ttl the store cannot hold fails before `f` runs.
-    pub fn get_or_insert_with<V: Into<Value>>(
+    /// `f`. A stored value that does not convert to `T` is [`Error::Value`], and a ttl the
+    /// store cannot hold is refused; in both cases `f` does not run.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), kv_redis::Error> {
+    /// # let kv = kv_redis::Kv::open("redis://127.0.0.1:6379/0", "cache")?;
+    /// use std::time::Duration;
+    ///
+    /// let day = Some(Duration::from_secs(86_400));
+    /// let rate: f64 = kv.get_or_insert_with("rate:EUR", day, || 1.08)?;
+    /// let again: f64 = kv.get_or_insert_with("rate:EUR", day, || unreachable!())?;
+    /// assert_eq!(rate, again);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_or_insert_with<T: Serialize + DeserializeOwned>(
         &self,
         key: impl Into<String>,
         ttl: Option<Duration>,
-        f: impl FnOnce() -> V,
-    ) -> Result<Value, Error> {
+        f: impl FnOnce() -> T,
+    ) -> Result<T, Error> {
         self.try_get_or_insert_with(key, ttl, || Ok::<_, Error>(f()))
     }
 
     /// [`get_or_insert_with`](Self::get_or_insert_with) for a fallible `f`: its error is
     /// returned and nothing is stored (a thread waiting for the same key then calls its own).
-    pub fn try_get_or_insert_with<V: Into<Value>, E: From<Error>>(
+    pub fn try_get_or_insert_with<T, E>(
         &self,
         key: impl Into<String>,
         ttl: Option<Duration>,
-        f: impl FnOnce() -> Result<V, E>,
-    ) -> Result<Value, E> {
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        E: From<Error>,
+    {
         let key = key.into();
-        if let Some(value) = self.get(&key) {
-            return Ok(value);
+        if let Some(found) = self.get_as(&key)? {
+            return Ok(found);
         }
         self.check_ttl(&key, ttl)?;
         let flight = Flight::take(&self.flights, &key);
         let _computing = flight.lock().lock().unwrap_or_else(PoisonError::into_inner);
-        match self.get(&key) {
-            // Another thread computed it while this one waited.
-            Some(value) => Ok(value),
-            None => {
-                let value = f()?.into();
-                Ok(self.insert_if_absent(&key, ttl, value)?)
-            }
+        // Another thread may have stored it while this one waited.
+        if let Some(found) = self.get_as(&key)? {
+            return Ok(found);
+        }
+        let made = f()?;
+        let value = to_json(&key, &made)?;
+        match self.insert_if_absent(&key, ttl, value)? {
+            None => Ok(made),
+            Some(theirs) => Ok(from_json(&key, theirs)?),
         }
     }
 
@@ -524,23 +559,23 @@ impl Kv {
             .map_err(Error::from)
     }
 
-    /// Stores `value` under `key` unless Redis holds a live value there; returns the value
-    /// the key holds afterwards.
+    /// Stores `value` under `key` (expiring `ttl` from now) unless Redis holds a live value
+    /// there: `None` if it was stored, or the value another writer stored first.
     pub(crate) fn insert_if_absent(
         &self,
         key: &str,
         ttl: Option<Duration>,
         value: Value,
-    ) -> Result<Value, Error> {
+    ) -> Result<Option<Value>, Error> {
         self.write(|tx| {
-            if let Some(held) = tx.get(key) {
-                return Ok(held.clone());
+            if let Some(theirs) = tx.get(key) {
+                return Ok(Some(theirs.clone()));
             }
             match ttl {
                 Some(ttl) => tx.set_with_ttl(key, value.clone(), ttl)?,
                 None => tx.set(key, value.clone())?,
             }
-            Ok(value.clone())
+            Ok(None)
         })
     }
 
@@ -663,6 +698,14 @@ impl Kv {
 /// `value` as the JSON `set_as` stores under `key`, blocking or async.
 pub(crate) fn to_json<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<Value, Error> {
     serde_json::to_value(value).map_err(|source| Error::Value {
+        key: key.to_owned(),
+        source,
+    })
+}
+
+/// The value `value` under `key` as a `T`, blocking or async.
+pub(crate) fn from_json<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, Error> {
+    serde_json::from_value(value).map_err(|source| Error::Value {
         key: key.to_owned(),
         source,
     })

@@ -127,10 +127,10 @@ async fn tasks_asking_for_the_same_key_share_one_call_of_an_async_f() {
         release.send(()).unwrap();
     });
     assert_eq!(calls.load(Ordering::Relaxed), 1);
-    assert_eq!((a, b, c), (json!(1), json!(1), json!(1)));
+    assert_eq!((a, b, c), (1, 1, 1));
     assert_eq!(kv.ttl("slow"), Ttl::Left(Duration::from_secs(60)));
     clock.advance(60);
-    assert_eq!(ask(4).await, json!(4), "computed again once expired");
+    assert_eq!(ask(4).await, 4, "computed again once expired");
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -158,10 +158,37 @@ async fn a_failed_call_stores_nothing_and_the_next_waiting_task_calls_its_own() 
         release.send(()).unwrap();
     });
     assert!(matches!(a, Err(Error::Incomplete)), "{a:?}");
-    assert_eq!((b.unwrap(), c.unwrap()), (json!(7), json!(7)));
+    assert_eq!((b.unwrap(), c.unwrap()), (7, 7));
     assert_eq!(calls.load(Ordering::Relaxed), 2);
     let e = kv
         .get_or_insert_with("new", Some(Duration::ZERO), || async { 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidTtl);
+    // A stored value that is not the type asked for is an error naming the key; f does not run.
+    kv.set("text", "not a number").await.unwrap();
+    let e = kv
+        .get_or_insert_with("text", None, || async { unreachable!() as u64 })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Value { key, .. } if key == "text"),
+        "{e}"
+    );
+    assert!(
+        kv.touch_if_absent_with_ttl("seen", Duration::from_secs(5))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !kv.touch_if_absent_with_ttl("seen", Duration::from_secs(5))
+            .await
+            .unwrap()
+    );
+    assert_eq!(kv.get("seen"), Some(json!(NOW)));
+    assert_eq!(kv.ttl("seen"), Ttl::Left(Duration::from_secs(5)));
+    let e = kv
+        .touch_if_absent_with_ttl("seen2", Duration::ZERO)
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidTtl);

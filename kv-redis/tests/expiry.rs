@@ -359,6 +359,35 @@ fn get_or_insert_with_computes_once_stores_with_the_ttl_and_again_after_expiry()
     );
     assert_eq!(calls.load(Ordering::Relaxed), 2);
     assert_eq!(kv.ttl("sq:3"), Ttl::Never);
+    // A stored value that is not the type asked for: an error naming the key, f not called.
+    kv.set("text", "not a number").unwrap();
+    let e = kv
+        .get_or_insert_with("text", None, || -> u64 { panic!("computed") })
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Value { key, .. } if key == "text"),
+        "{e}"
+    );
+    assert_eq!(kv.get("text"), Some(json!("not a number")));
+}
+
+#[test]
+fn touch_if_absent_with_a_ttl_claims_an_id_until_it_expires() {
+    let server = Server::start();
+    let clock = Arc::new(ManualClock::new(NOW));
+    let a = open(&server, "seen", &clock);
+    let b = open(&server, "seen", &clock);
+    let month = secs(30 * 86_400);
+    assert!(a.touch_if_absent_with_ttl("seen:1", month).unwrap());
+    assert!(!b.touch_if_absent_with_ttl("seen:1", month).unwrap());
+    assert_eq!(b.get("seen:1"), Some(json!(NOW)));
+    clock.advance(30 * 86_400);
+    assert!(b.touch_if_absent_with_ttl("seen:1", month).unwrap());
+    assert_eq!(b.get("seen:1"), Some(json!(NOW + 30 * 86_400)));
+    let e = a
+        .touch_if_absent_with_ttl("seen:2", Duration::ZERO)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidTtl);
 }
 
 #[test]
@@ -370,10 +399,10 @@ fn get_or_insert_with_returns_the_value_another_process_stored_first() {
     let got = a
         .get_or_insert_with("k", Some(secs(5)), || {
             b.set("k", "b's").unwrap();
-            "a's"
+            "a's".to_owned()
         })
         .unwrap();
-    assert_eq!(got, json!("b's"));
+    assert_eq!(got, "b's");
     assert_eq!(a.get("k"), Some(json!("b's")));
     assert_eq!(field(&server, "memo", "k"), Some(b"\"b's\"".to_vec()));
 }
@@ -419,7 +448,7 @@ fn threads_asking_one_handle_for_the_same_key_share_one_call() {
     let kv = open(&server, "memo", &clock);
     let calls = AtomicUsize::new(0);
     let start = Barrier::new(8);
-    let values: Vec<Value> = thread::scope(|s| {
+    let values: Vec<usize> = thread::scope(|s| {
         let threads: Vec<_> = (0..8)
             .map(|i| {
                 let (kv, calls, start) = (&kv, &calls, &start);
@@ -440,7 +469,7 @@ fn threads_asking_one_handle_for_the_same_key_share_one_call() {
     });
     assert_eq!(calls.load(Ordering::Relaxed), 1);
     assert!(values.iter().all(|v| *v == values[0]), "{values:?}");
-    assert_eq!(kv.get("slow").as_ref(), Some(&values[0]));
+    assert_eq!(kv.get("slow"), Some(json!(values[0])));
 }
 
 #[test]
