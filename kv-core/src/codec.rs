@@ -302,8 +302,9 @@ impl Corrupt {
             key: key.map(ToString::to_string),
             line,
             column: column + 1,
+            // Concatenated rather than `format!`ed: no `core::fmt` in a browser's module.
             reason: if error.eof {
-                alloc::format!("{} (truncated?)", error.reason)
+                [error.reason, " (truncated?)"].concat()
             } else {
                 error.reason.to_string()
             },

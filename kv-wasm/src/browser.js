@@ -122,6 +122,11 @@ export function limitExceeded(option, actual, max) {
   );
 }
 
+export const corruptMessage = (what, line, column, rest) =>
+  `${what}${line ? ` at line ${line}, column ${column}` : ""}${rest}`;
+
+export const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+
 export function report(error) {
   if (typeof globalThis.reportError === "function") globalThis.reportError(error);
   else console.error(error);

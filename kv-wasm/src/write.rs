@@ -11,11 +11,12 @@
 //! nothing stored and is written as it is: the last writer wins.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeSet;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
+
+use hashbrown::HashSet;
 
 use js_sys::{Array, Function};
 use kv_core::{Error, JsonText, Prepared, Rejected, Transaction};
@@ -68,7 +69,7 @@ struct Attempt {
     /// The call's latest decision.
     decided: Option<(JsValue, Prepared<JsonText>)>,
     /// Keys read in this transaction: the mirror holds what storage holds for each.
-    verified: BTreeSet<String>,
+    verified: HashSet<String>,
     /// An error of the call's own (a limit, a throwing `update` function), as opposed to one
     /// of storage.
     failed: Option<JsValue>,
@@ -111,7 +112,7 @@ impl Shared {
         let attempt = Rc::new(RefCell::new(Attempt {
             run,
             decided: None,
-            verified: BTreeSet::new(),
+            verified: HashSet::new(),
             failed: None,
         }));
         let me = Rc::clone(self);
