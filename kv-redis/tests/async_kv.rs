@@ -84,6 +84,16 @@ async fn every_expiry_call_works_as_on_kv() {
     assert_eq!(kv.ttl("a"), Ttl::Left(secs(10)), "update keeps the expiry");
     assert!(kv.expire("b", None).await.unwrap());
     assert!(!kv.expire("absent", Some(secs(1))).await.unwrap());
+    // The memoizing call is a future tokio can spawn (Send, 'static).
+    let spawned = kv.clone();
+    let name = tokio::spawn(async move {
+        spawned
+            .get_or_insert_with("name", None, || async { "Ada".to_owned() })
+            .await
+            .unwrap()
+    });
+    assert_eq!(name.await.unwrap(), "Ada");
+    kv.delete("name").await.unwrap();
     let e = kv.set_with_ttl("x", 1, Duration::ZERO).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidTtl);
     clock.advance(30);
