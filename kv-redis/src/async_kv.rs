@@ -1,16 +1,17 @@
 //! [`AsyncKv`]: the calls of [`Kv`] as `async fn`, for tokio.
 
+use std::future::Future;
 use std::panic;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kv_core::{Limits, Map, Transaction, Value};
+use kv_core::{Limits, Map, Transaction, Ttl, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::task::{JoinError, spawn_blocking};
 
 use crate::error::Error;
-use crate::kv::{Kv, Options};
+use crate::kv::{Flight, Flights, Kv, Options};
 
 /// The calls of [`Kv`] as `async fn`, for tokio: round trips to Redis run on tokio's
 /// blocking pool, so a worker thread never waits for the network. Reads answer in place from
@@ -32,6 +33,9 @@ use crate::kv::{Kv, Options};
 #[derive(Debug, Clone)]
 pub struct AsyncKv {
     kv: Arc<Kv>,
+    /// The keys a [`get_or_insert_with`](Self::get_or_insert_with) is computing, shared by
+    /// every clone: tasks asking for the same key wait for the one computing it.
+    flights: Arc<Flights<tokio::sync::Mutex<()>>>,
 }
 
 impl AsyncKv {
@@ -92,6 +96,11 @@ impl AsyncKv {
         self.kv.get_all()
     }
 
+    /// See [`Kv::ttl`]: the time `key` has left, from the copy.
+    pub fn ttl(&self, key: &str) -> Ttl {
+        self.kv.ttl(key)
+    }
+
     /// The limits writes are checked against.
     pub fn limits(&self) -> Limits {
         self.kv.limits()
@@ -148,6 +157,18 @@ impl AsyncKv {
         self.write(move |kv| kv.touch_if_absent(key)).await
     }
 
+    /// See [`Kv::touch_if_absent_with_ttl`]: the current time, expiring `ttl` from now,
+    /// unless `key` exists in Redis; whether it was set.
+    pub async fn touch_if_absent_with_ttl(
+        &self,
+        key: impl Into<String>,
+        ttl: Duration,
+    ) -> Result<bool, Error> {
+        let key = key.into();
+        self.write(move |kv| kv.touch_if_absent_with_ttl(key, ttl))
+            .await
+    }
+
     /// Removes `key`; returns whether it existed in Redis.
     pub async fn delete(&self, key: &str) -> Result<bool, Error> {
         let key = key.to_owned();
@@ -171,6 +192,76 @@ impl AsyncKv {
         self.write(move |kv| kv.set_many(entries)).await
     }
 
+    /// See [`Kv::set_with_ttl`]: sets `key` to `value`, expiring `ttl` from now.
+    pub async fn set_with_ttl(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Value>,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let (key, value) = (key.into(), value.into());
+        self.write(move |kv| kv.set_with_ttl(key, value, ttl)).await
+    }
+
+    /// Sets `key` to `value` converted to JSON, expiring `ttl` from now.
+    pub async fn set_as_with_ttl<T: Serialize + ?Sized>(
+        &self,
+        key: impl Into<String>,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let key = key.into();
+        let value = crate::kv::to_json(&key, value)?;
+        self.set_with_ttl(key, value, ttl).await
+    }
+
+    /// See [`Kv::touch_with_ttl`]: the current time, expiring `ttl` from now.
+    pub async fn touch_with_ttl(
+        &self,
+        key: impl Into<String>,
+        ttl: Duration,
+    ) -> Result<u64, Error> {
+        let key = key.into();
+        self.write(move |kv| kv.touch_with_ttl(key, ttl)).await
+    }
+
+    /// See [`Kv::set_if_absent_with_ttl`].
+    pub async fn set_if_absent_with_ttl(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Value>,
+        ttl: Duration,
+    ) -> Result<bool, Error> {
+        let (key, value) = (key.into(), value.into());
+        self.write(move |kv| kv.set_if_absent_with_ttl(key, value, ttl))
+            .await
+    }
+
+    /// Sets every key to its value, each expiring `ttl` from now, in one commit.
+    pub async fn set_many_with_ttl<K: Into<String>, V: Into<Value>>(
+        &self,
+        entries: impl IntoIterator<Item = (K, V)>,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let entries: Vec<(String, Value)> = entries
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self.write(move |kv| kv.set_many_with_ttl(entries, ttl))
+            .await
+    }
+
+    /// See [`Kv::expire`]: sets or removes `key`'s expiry; whether the key exists.
+    pub async fn expire(&self, key: &str, ttl: Option<Duration>) -> Result<bool, Error> {
+        let key = key.to_owned();
+        self.write(move |kv| kv.expire(&key, ttl)).await
+    }
+
+    /// See [`Kv::purge`]: removes every expired key from Redis; how many.
+    pub async fn purge(&self) -> Result<usize, Error> {
+        self.write(Kv::purge).await
+    }
+
     /// Removes every key given in one commit; returns how many existed.
     pub async fn delete_many<K: Into<String>>(
         &self,
@@ -189,6 +280,61 @@ impl AsyncKv {
     ) -> Result<Option<Value>, Error> {
         let key = key.into();
         self.write(move |kv| kv.update(key, f)).await
+    }
+
+    /// The value under `key` as a `T`; if there is none, `f().await`'s result, stored
+    /// (expiring `ttl` from now, or never for `None`) and returned. See
+    /// [`Kv::get_or_insert_with`]: if another process stored a value first, that one is
+    /// returned. Tasks asking this store (any clone of this handle) for the same key at once
+    /// share one call of `f`: the others wait for it and get its value.
+    pub async fn get_or_insert_with<T, F, Fut>(
+        &self,
+        key: impl Into<String>,
+        ttl: Option<Duration>,
+        f: F,
+    ) -> Result<T, Error>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        self.try_get_or_insert_with(key, ttl, || async { Ok::<_, Error>(f().await) })
+            .await
+    }
+
+    /// [`get_or_insert_with`](Self::get_or_insert_with) for a fallible `f`: its error is
+    /// returned and nothing is stored; a task waiting for the same key then calls its own `f`.
+    pub async fn try_get_or_insert_with<T, E, F, Fut>(
+        &self,
+        key: impl Into<String>,
+        ttl: Option<Duration>,
+        f: F,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        E: From<Error>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let key = key.into();
+        if let Some(found) = self.kv.get_as(&key)? {
+            return Ok(found);
+        }
+        self.kv.check_ttl(&key, ttl)?;
+        let flight = Flight::take(&self.flights, &key);
+        let _computing = flight.lock().lock().await;
+        // Another task may have stored it while this one waited.
+        if let Some(found) = self.kv.get_as(&key)? {
+            return Ok(found);
+        }
+        let made = f().await?;
+        let value = crate::kv::to_json(&key, &made)?;
+        let (kv, owned) = (Arc::clone(&self.kv), key.clone());
+        let stored = spawn_blocking(move || kv.insert_if_absent(&owned, ttl, value)).await;
+        match joined(stored)?? {
+            None => Ok(made),
+            Some(theirs) => Ok(crate::kv::from_json(&key, theirs)?),
+        }
     }
 
     /// See [`Kv::transaction`]: `f` may run more than once.
@@ -220,7 +366,10 @@ impl AsyncKv {
 
 impl From<Kv> for AsyncKv {
     fn from(kv: Kv) -> Self {
-        Self { kv: Arc::new(kv) }
+        Self {
+            kv: Arc::new(kv),
+            flights: Arc::new(Mutex::default()),
+        }
     }
 }
 

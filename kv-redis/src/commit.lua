@@ -4,8 +4,8 @@
 -- m, then m changes (key, "p" put / "d" delete, value), then the announcement's tail.
 -- If a read key no longer holds the value the caller's copy held, nothing is written and the
 -- reply is {0, seq, key, current value or nil, ...} for those keys, seq being the counter.
--- Otherwise the counter counts the commit, the changes apply, the announcement is
--- published, and the reply is {1, seq}:
+-- Otherwise the counter counts the commit, the changes apply (with the format marker beside an
+-- expiring record), the announcement is published, and the reply is {1, seq}:
 -- {2} when there was nothing to write.
 local hash, counter = KEYS[1], KEYS[2]
 local n = tonumber(ARGV[3])
@@ -36,13 +36,22 @@ local seq = redis.call('INCR', counter)
 if ARGV[2] == '1' then
   redis.call('DEL', hash)
 end
+local expiring = false
 for _ = 1, m do
   if ARGV[i + 1] == 'p' then
     redis.call('HSET', hash, ARGV[i], ARGV[i + 2])
+    expiring = expiring or string.byte(ARGV[i + 2], 1) == 0
   else
     redis.call('HDEL', hash, ARGV[i])
   end
   i = i + 3
+end
+-- A record that carries an expiry (it starts with U+0000) needs the format marker beside it,
+-- so that an older version refuses the store as newer. The caller's copy adds the marker when
+-- it thinks the store lacks one; this catches a copy that has not yet seen another process
+-- clear the store. (A copy that misses the marker here only writes it again.)
+if expiring then
+  redis.call('HSETNX', hash, '\0format', '2')
 end
 redis.call('PUBLISH', ARGV[1], '[' .. seq .. ARGV[i])
 return {1, seq}

@@ -1,15 +1,46 @@
 //! The in-memory copy of a store that every read answers from, and how it follows Redis.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
 
-use kv_core::{Corrupt, Limits, Store, Stored, Value, decode_value, encode_value};
+use kv_core::{
+    Clock, Corrupt, Limits, Store, Stored, SystemClock, Value, decode_record, decode_value,
+    encode_record, encode_value,
+};
 
 use crate::announce::Announcement;
 use crate::link::Loaded;
-use kv_core::SystemClock;
 
 /// The core store with no storage of its own: kv-redis does the I/O.
-pub(crate) type CoreStore = Store<(), SystemClock, Value>;
+pub(crate) type CoreStore = Store<(), StoreClock, Value>;
+
+/// The clock a store's copy decides expiry and value-less writes with: the system's unless
+/// [`Options::clock`](crate::Options::clock) gave another.
+#[derive(Clone)]
+pub(crate) struct StoreClock(pub(crate) Arc<dyn Clock + Send + Sync>);
+
+impl Default for StoreClock {
+    fn default() -> Self {
+        Self(Arc::new(SystemClock))
+    }
+}
+
+impl Clock for StoreClock {
+    fn now(&self) -> u64 {
+        self.0.now()
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.0.now_ms()
+    }
+}
+
+impl fmt::Debug for StoreClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreClock({} ms)", self.0.now_ms())
+    }
+}
 
 /// What a follower should do after an announcement.
 #[derive(Debug, PartialEq, Eq)]
@@ -34,17 +65,18 @@ pub(crate) struct Copy {
 }
 
 impl Copy {
-    pub(crate) fn new(limits: Limits) -> Self {
-        Self::from_records(Vec::new(), 0, limits).unwrap_or_else(|_| unreachable!())
+    pub(crate) fn new(limits: Limits, clock: StoreClock) -> Self {
+        Self::from_records(Vec::new(), 0, limits, clock).unwrap_or_else(|_| unreachable!())
     }
 
     fn from_records(
         records: Vec<(String, Vec<u8>)>,
         seq: u64,
         limits: Limits,
+        clock: StoreClock,
     ) -> Result<Self, Corrupt> {
         Ok(Self {
-            store: Store::from_stored(Stored::Records(records), SystemClock, limits)?,
+            store: Store::from_stored(Stored::Records(records), clock, limits)?,
             seq,
             foreign: HashMap::new(),
         })
@@ -52,7 +84,8 @@ impl Copy {
 
     /// Replaces the whole copy with what Redis holds; on error the copy is unchanged.
     pub(crate) fn replace(&mut self, loaded: Loaded) -> Result<(), Corrupt> {
-        *self = Self::from_records(loaded.records, loaded.seq, *self.store.limits())?;
+        let clock = self.store.clock().clone();
+        *self = Self::from_records(loaded.records, loaded.seq, *self.store.limits(), clock)?;
         Ok(())
     }
 
@@ -101,7 +134,7 @@ impl Copy {
         for (key, value) in current {
             match value {
                 Some(stored) => {
-                    let core = encode_value(&decode_value(key, stored)?);
+                    let core = core_record(key, stored)?;
                     if &core == stored {
                         self.foreign.remove(key);
                     } else {
@@ -131,5 +164,19 @@ impl Copy {
         for key in keys {
             self.foreign.remove(key);
         }
+    }
+}
+
+/// The core's encoding of the record `stored` (its expiry, if any, then its value's JSON):
+/// what the copy compares with, and what Redis holds unless another program wrote the value.
+fn core_record(key: &str, stored: &[u8]) -> Result<Vec<u8>, Corrupt> {
+    if let Ok((at, text)) = decode_record(stored) {
+        return Ok(encode_record(&encode_value(&decode_value(key, text)?), at));
+    }
+    // The expiry does not read: the core's own decoding of the record says why.
+    let records = Stored::Records(vec![(key.to_owned(), stored.to_vec())]);
+    match CoreStore::from_stored(records, StoreClock::default(), Limits::DEFAULT) {
+        Err(corrupt) => Err(corrupt),
+        Ok(_) => Ok(stored.to_vec()),
     }
 }

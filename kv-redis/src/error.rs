@@ -94,7 +94,8 @@ pub enum Error {
         /// Which record, and why.
         source: Corrupt,
     },
-    /// The store refused the write before sending it (a limit, a reserved key).
+    /// The store refused the write before sending it (a limit, a reserved key, a ttl it
+    /// cannot hold).
     Rejected(Rejected),
     /// A value does not convert to or from the Rust type asked for; nothing was written.
     Value {
@@ -118,6 +119,7 @@ impl Error {
             Self::Redis(e) => ErrorKind::Storage(e.kind()),
             Self::Corrupt { .. } => ErrorKind::Corrupt,
             Self::Rejected(Rejected::Limit(_)) => ErrorKind::LimitExceeded,
+            Self::Rejected(Rejected::Ttl(_)) => ErrorKind::InvalidTtl,
             Self::Rejected(_) => ErrorKind::ReservedKey,
         }
     }

@@ -1,16 +1,19 @@
 //! [`Kv`]: the blocking API over one store in Redis.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kv_core::{Change, Limits, Map, Prepared, Rejected, StorageErrorKind, Transaction, Value};
+use kv_core::{
+    Change, Clock, Limits, Map, Prepared, Rejected, StorageErrorKind, Transaction, Ttl, Value,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::address::Address;
-use crate::copy::Copy;
+use crate::copy::{Copy, StoreClock};
 use crate::error::{Error, RedisError};
 use crate::layout::Layout;
 use crate::link::{Link, Outcome};
@@ -38,9 +41,51 @@ pub struct Kv {
     /// The connection commits go through; its lock orders this handle's writes.
     link: Mutex<Link>,
     listener: Option<JoinHandle<()>>,
+    /// The keys a [`get_or_insert_with`](Self::get_or_insert_with) is computing, so that
+    /// threads asking for the same key wait for the one computing it.
+    flights: Flights<Mutex<()>>,
 }
 
-/// How to open a store: its limits, and for `rediss://` the certificate to trust.
+/// One lock per key being computed.
+pub(crate) type Flights<L> = Mutex<HashMap<String, Arc<L>>>;
+
+/// A caller's hold on `key`'s lock in [`Flights`]: its entry goes when the last holder lets
+/// go (also when a caller panics or an async caller is dropped).
+pub(crate) struct Flight<'a, L> {
+    flights: &'a Flights<L>,
+    key: &'a str,
+    entry: Arc<L>,
+}
+
+impl<'a, L: Default> Flight<'a, L> {
+    /// Takes (or makes) `key`'s entry.
+    pub(crate) fn take(flights: &'a Flights<L>, key: &'a str) -> Self {
+        let mut map = flights.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = Arc::clone(map.entry(key.to_owned()).or_default());
+        Self {
+            flights,
+            key,
+            entry,
+        }
+    }
+
+    /// The key's lock, shared by every caller holding the entry.
+    pub(crate) fn lock(&self) -> &L {
+        &self.entry
+    }
+}
+
+impl<L> Drop for Flight<'_, L> {
+    fn drop(&mut self) {
+        let mut map = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+        // Clones are made only under this lock: the map's and this one are the last.
+        if Arc::strong_count(&self.entry) == 2 {
+            map.remove(self.key);
+        }
+    }
+}
+
+/// How to open a store: its limits, its clock, and for `rediss://` the certificate to trust.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), kv_redis::Error> {
@@ -52,10 +97,21 @@ pub struct Kv {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     limits: Limits,
+    clock: StoreClock,
     root_certificate: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("limits", &self.limits)
+            .field("clock", &self.clock)
+            .field("root_certificate", &self.root_certificate.is_some())
+            .finish()
+    }
 }
 
 impl Options {
@@ -63,6 +119,34 @@ impl Options {
     #[must_use]
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The clock this handle reads: for expiry (in unix milliseconds) and for the time a
+    /// value-less write stores. By default the system's ([`SystemClock`](kv_core::SystemClock)).
+    ///
+    /// Redis stores each expiry as an absolute unix time, and each process decides with its
+    /// own clock whether a key has expired, so the clocks of the processes sharing a store
+    /// must agree. A hand-set clock ([`ManualClock`](kv_core::ManualClock)) makes expiry
+    /// testable without waiting:
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), kv_redis::Error> {
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use kv_redis::{Kv, ManualClock};
+    ///
+    /// let clock = Arc::new(ManualClock::new(1_763_700_000));
+    /// let kv = Kv::options().clock(clock.clone()).open("redis://127.0.0.1:6379/0", "test")?;
+    /// kv.set_with_ttl("token", "abc", Duration::from_secs(60))?;
+    /// clock.advance(60);
+    /// assert_eq!(kv.get("token"), None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock + Send + Sync>) -> Self {
+        self.clock = StoreClock(clock);
         self
     }
 
@@ -103,12 +187,17 @@ impl Kv {
         let layout = Layout::new(name).map_err(Error::Invalid)?;
         let mut link = Link::new(address.clone());
         link.connect()?;
-        let shared = Arc::new(Shared::new(address, layout, Copy::new(options.limits)));
+        let shared = Arc::new(Shared::new(
+            address,
+            layout,
+            Copy::new(options.limits, options.clock.clone()),
+        ));
         let listener = listener::spawn(shared.clone())?;
         Ok(Self {
             shared,
             link: Mutex::new(link),
             listener: Some(listener),
+            flights: Mutex::default(),
         })
     }
 
@@ -169,6 +258,12 @@ impl Kv {
     /// A copy of the whole store, keys in ascending order.
     pub fn get_all(&self) -> Map<String, Value> {
         self.shared.copy().store.get_all()
+    }
+
+    /// The time `key` has left, from the copy: [`Ttl::Never`] for a key without an expiry,
+    /// [`Ttl::Missing`] for an absent or expired one.
+    pub fn ttl(&self, key: &str) -> Ttl {
+        self.shared.copy().store.ttl(key)
     }
 
     /// The limits writes are checked against.
@@ -241,6 +336,21 @@ impl Kv {
         })
     }
 
+    /// Sets `key` to the current time, expiring `ttl` from now, unless it exists in Redis (an
+    /// expired key does not); returns whether it was set: "have I seen this ID in the last
+    /// 30 days?", answered by Redis.
+    pub fn touch_if_absent_with_ttl(
+        &self,
+        key: impl Into<String>,
+        ttl: Duration,
+    ) -> Result<bool, Error> {
+        let key = key.into();
+        self.write(|tx| {
+            let now = Value::from(tx.now());
+            Ok(tx.set_if_absent_with_ttl(key.clone(), now, ttl)?)
+        })
+    }
+
     /// Removes `key`; returns whether it existed in Redis.
     pub fn delete(&self, key: &str) -> Result<bool, Error> {
         self.write(|tx| Ok(tx.delete(key)))
@@ -271,6 +381,82 @@ impl Kv {
         })
     }
 
+    /// Sets `key` to `value`, expiring `ttl` from now (at least 1 ms, rounded to the
+    /// millisecond). A ttl the store cannot hold is [`Error::Rejected`] (kind `InvalidTtl`),
+    /// and nothing changes.
+    pub fn set_with_ttl(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Value>,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let (key, value) = (key.into(), value.into());
+        self.write(|tx| Ok(tx.set_with_ttl(key.clone(), value.clone(), ttl)?))
+    }
+
+    /// Sets `key` to `value` converted to JSON, expiring `ttl` from now.
+    pub fn set_as_with_ttl<T: Serialize + ?Sized>(
+        &self,
+        key: impl Into<String>,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let key = key.into();
+        let value = to_json(&key, value)?;
+        self.set_with_ttl(key, value, ttl)
+    }
+
+    /// Sets `key` to the current time in whole unix seconds, expiring `ttl` from now ("seen
+    /// now, forget in 30 days"); returns that time.
+    pub fn touch_with_ttl(&self, key: impl Into<String>, ttl: Duration) -> Result<u64, Error> {
+        let key = key.into();
+        self.write(|tx| Ok(tx.touch_with_ttl(key.clone(), ttl)?))
+    }
+
+    /// Sets `key` to `value`, expiring `ttl` from now, unless it exists in Redis (an expired
+    /// key does not); returns whether it was set.
+    pub fn set_if_absent_with_ttl(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Value>,
+        ttl: Duration,
+    ) -> Result<bool, Error> {
+        let (key, value) = (key.into(), value.into());
+        self.write(|tx| Ok(tx.set_if_absent_with_ttl(key.clone(), value.clone(), ttl)?))
+    }
+
+    /// Sets every key to its value, each expiring `ttl` from now, in one commit.
+    pub fn set_many_with_ttl<K: Into<String>, V: Into<Value>>(
+        &self,
+        entries: impl IntoIterator<Item = (K, V)>,
+        ttl: Duration,
+    ) -> Result<(), Error> {
+        let entries: Vec<(String, Value)> = entries
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self.write(|tx| {
+            for (key, value) in &entries {
+                tx.set_with_ttl(key.clone(), value.clone(), ttl)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Gives `key` an expiry `ttl` from now, or removes its expiry (`None`); returns whether
+    /// the key exists in Redis. A missing key stays missing.
+    pub fn expire(&self, key: &str, ttl: Option<Duration>) -> Result<bool, Error> {
+        self.write(|tx| Ok(tx.expire(key, ttl)?))
+    }
+
+    /// Removes from Redis every key that has expired by this handle's clock, and returns how
+    /// many. Each is removed only if Redis still holds the expired record this copy saw: a
+    /// key another process set again meanwhile stays. (Every write removes up to 16 too;
+    /// reads never remove anything.)
+    pub fn purge(&self) -> Result<usize, Error> {
+        self.write(|tx| Ok(tx.purge()))
+    }
+
     /// Removes every key given in one commit; returns how many existed.
     pub fn delete_many<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> Result<usize, Error> {
         let keys: Vec<&str> = keys.into_iter().collect();
@@ -278,7 +464,7 @@ impl Kv {
     }
 
     /// Replaces the value under `key` with `f(current)` atomically across processes (`Some`
-    /// sets, `None` removes), and returns the new value.
+    /// sets, keeping the key's expiry; `None` removes), and returns the new value.
     ///
     /// `f` runs again, on the fresh value, whenever another writer changed the key between
     /// the read and the commit; keep it free of side effects.
@@ -290,13 +476,106 @@ impl Kv {
         let key = key.into();
         self.write(|tx| match f(tx.get(&key)) {
             Some(value) => {
-                tx.set(key.clone(), value.clone())?;
+                tx.set_keeping_ttl(key.clone(), value.clone())?;
                 Ok(Some(value))
             }
             None => {
                 tx.delete(&key);
                 Ok(None)
             }
+        })
+    }
+
+    /// The value under `key` as a `T`; if there is none, `f()`'s result, stored (expiring
+    /// `ttl` from now, or never for `None`) and returned: memoizing a function's result.
+    ///
+    /// A present key is answered from the copy. Otherwise `f` runs outside any commit, and
+    /// its result is stored only if the key is still absent in Redis; if another process
+    /// stored one first, that value is returned and `f`'s is dropped, so every caller gets the
+    /// same value. Threads of this handle asking for the same key at once share one call of
+    /// `f`. A stored value that does not convert to `T` is [`Error::Value`], and a ttl the
+    /// store cannot hold is refused; in both cases `f` does not run.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), kv_redis::Error> {
+    /// # let kv = kv_redis::Kv::open("redis://127.0.0.1:6379/0", "cache")?;
+    /// use std::time::Duration;
+    ///
+    /// let day = Some(Duration::from_secs(86_400));
+    /// let rate: f64 = kv.get_or_insert_with("rate:EUR", day, || 1.08)?;
+    /// let again: f64 = kv.get_or_insert_with("rate:EUR", day, || unreachable!())?;
+    /// assert_eq!(rate, again);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_or_insert_with<T: Serialize + DeserializeOwned>(
+        &self,
+        key: impl Into<String>,
+        ttl: Option<Duration>,
+        f: impl FnOnce() -> T,
+    ) -> Result<T, Error> {
+        self.try_get_or_insert_with(key, ttl, || Ok::<_, Error>(f()))
+    }
+
+    /// [`get_or_insert_with`](Self::get_or_insert_with) for a fallible `f`: its error is
+    /// returned and nothing is stored (a thread waiting for the same key then calls its own).
+    pub fn try_get_or_insert_with<T, E>(
+        &self,
+        key: impl Into<String>,
+        ttl: Option<Duration>,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+        E: From<Error>,
+    {
+        let key = key.into();
+        if let Some(found) = self.get_as(&key)? {
+            return Ok(found);
+        }
+        self.check_ttl(&key, ttl)?;
+        let flight = Flight::take(&self.flights, &key);
+        let _computing = flight.lock().lock().unwrap_or_else(PoisonError::into_inner);
+        // Another thread may have stored it while this one waited.
+        if let Some(found) = self.get_as(&key)? {
+            return Ok(found);
+        }
+        let made = f()?;
+        let value = to_json(&key, &made)?;
+        match self.insert_if_absent(&key, ttl, value)? {
+            None => Ok(made),
+            Some(theirs) => Ok(from_json(&key, theirs)?),
+        }
+    }
+
+    /// Refuses a ttl the store cannot hold, before anything is computed for it.
+    pub(crate) fn check_ttl(&self, key: &str, ttl: Option<Duration>) -> Result<(), Error> {
+        let Some(ttl) = ttl else { return Ok(()) };
+        // Deciding `expire` checks the ttl first; the decision is dropped, nothing is sent.
+        let copy = self.shared.copy();
+        copy.store
+            .prepare(|tx| tx.expire(key, Some(ttl)).map(|_| ()))
+            .map(|_| ())
+            .map_err(Error::from)
+    }
+
+    /// Stores `value` under `key` (expiring `ttl` from now) unless Redis holds a live value
+    /// there: `None` if it was stored, or the value another writer stored first.
+    pub(crate) fn insert_if_absent(
+        &self,
+        key: &str,
+        ttl: Option<Duration>,
+        value: Value,
+    ) -> Result<Option<Value>, Error> {
+        self.write(|tx| {
+            if let Some(theirs) = tx.get(key) {
+                return Ok(Some(theirs.clone()));
+            }
+            match ttl {
+                Some(ttl) => tx.set_with_ttl(key, value.clone(), ttl)?,
+                None => tx.set(key, value.clone())?,
+            }
+            Ok(None)
         })
     }
 
@@ -419,6 +698,14 @@ impl Kv {
 /// `value` as the JSON `set_as` stores under `key`, blocking or async.
 pub(crate) fn to_json<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<Value, Error> {
     serde_json::to_value(value).map_err(|source| Error::Value {
+        key: key.to_owned(),
+        source,
+    })
+}
+
+/// The value `value` under `key` as a `T`, blocking or async.
+pub(crate) fn from_json<T: DeserializeOwned>(key: &str, value: Value) -> Result<T, Error> {
+    serde_json::from_value(value).map_err(|source| Error::Value {
         key: key.to_owned(),
         source,
     })

@@ -39,12 +39,12 @@ mod shared;
 pub use async_kv::AsyncKv;
 pub use error::{Error, RedisError};
 pub use kv::{Kv, Options};
-pub use kv_core::SystemClock;
+pub use kv_core::{Clock, ManualClock, SystemClock};
 pub use persist::RedisPersist;
 
 pub use kv_core::{
-    Corrupt, ErrorKind, Limit, LimitExceeded, Limits, Map, Rejected, StorageError,
-    StorageErrorKind, Transaction, Value,
+    Corrupt, ErrorKind, InvalidTtl, Limit, LimitExceeded, Limits, Map, Rejected, StorageError,
+    StorageErrorKind, Transaction, Ttl, TtlProblem, Value,
 };
 
 /// The README's examples, compiled as doctests.

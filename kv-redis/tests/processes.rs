@@ -1,5 +1,6 @@
-//! Two processes on one store: set-if-absent claims each ID once, updates of one counter lose
-//! nothing, and one process's write reaches the other's `get` without reopening.
+//! Two processes on one store: set-if-absent claims each ID once (with a ttl too), updates of
+//! one counter lose nothing, one process's write reaches the other's `get` without reopening,
+//! and removing an expired key never deletes the value another process set again.
 //!
 //! One binary playing both parts (`harness = false`): run with `KV_REDIS_CHILD` set to a
 //! job, it is a child that opens the store, waits for `go` on stdin, does the job and prints
@@ -10,16 +11,18 @@ mod server;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 use std::{env, io};
 
-use kv_redis::Kv;
+use kv_redis::{Clock, Error, Kv, ManualClock, SystemClock, Ttl};
 use serde_json::json;
 use server::Server;
 
 const CHILD: &str = "KV_REDIS_CHILD";
 const CLAIMS: u64 = 150;
 const UPDATES: u64 = 100;
+const DAY: Duration = Duration::from_secs(86_400);
 
 fn main() -> ExitCode {
     match env::var(CHILD) {
@@ -45,6 +48,17 @@ fn child(job: &str, url: &str) -> ExitCode {
                 })
                 .unwrap();
             }
+            0
+        }
+        "claims_with_ttl" => (0..CLAIMS)
+            .filter(|i| {
+                kv.set_if_absent_with_ttl(format!("seen:{i}"), true, DAY)
+                    .unwrap()
+            })
+            .count() as u64,
+        "set_again" => {
+            kv.set_with_ttl("k", "child's", Duration::from_secs(3600))
+                .unwrap();
             0
         }
         "greeting" => {
@@ -129,11 +143,74 @@ fn another_processs_write_reaches_get_without_reopening(server: &Server) {
     }
 }
 
+/// A hand-set clock showing the system clock's time to the millisecond: what the children's
+/// clocks show now.
+fn clock_at_now() -> Arc<ManualClock> {
+    let clock = Arc::new(ManualClock::new(0));
+    clock.set_ms(SystemClock.now_ms());
+    clock
+}
+
+fn two_processes_claiming_ids_with_a_ttl_claim_each_once_and_both_expire(server: &Server) {
+    let [a, b] = two("claims_with_ttl", &server.url());
+    assert_eq!(a + b, CLAIMS, "claims: {a} + {b}");
+    let clock = clock_at_now();
+    let kv = Kv::options()
+        .clock(clock.clone())
+        .open(&server.url(), "claims_with_ttl")
+        .unwrap();
+    assert_eq!(kv.len(), CLAIMS as usize);
+    assert!(matches!(kv.ttl("seen:0"), Ttl::Left(left) if left <= DAY));
+    clock.advance(DAY.as_secs() + 1);
+    assert_eq!(kv.len(), 0);
+    assert_eq!(kv.purge().unwrap(), CLAIMS as usize);
+}
+
+/// This process's copy holds `k` expired; the child sets `k` again (with a ttl) while this
+/// process is deciding a purge (its copy held, so the child's announcement waits): the purge
+/// Redis refuses is decided again, and `k` keeps the child's value.
+fn an_expired_keys_removal_never_deletes_what_another_process_set_again(server: &Server) {
+    let clock = clock_at_now();
+    let kv = Kv::options()
+        .clock(clock.clone())
+        .open(&server.url(), "set_again")
+        .unwrap();
+    kv.set_with_ttl("k", "parent's", Duration::from_secs(10))
+        .unwrap();
+    kv.set_with_ttl("gone", 0, Duration::from_secs(10)).unwrap();
+    let mut worker = Some(Worker::spawn("set_again", &server.url()));
+    clock.advance(10);
+    let mut attempts = 0;
+    let removed = kv
+        .transaction(|tx| {
+            attempts += 1;
+            if let Some(mut worker) = worker.take() {
+                assert_eq!(tx.get("k"), None);
+                worker.go();
+                worker.answer();
+            }
+            Ok::<_, Error>(tx.purge())
+        })
+        .unwrap();
+    assert_eq!(
+        (removed, attempts),
+        (1, 2),
+        "only `gone`, on the second decision"
+    );
+    assert_eq!(kv.get("k"), Some(json!("child's")));
+    let held: Vec<u8> = redis::cmd("HGET")
+        .arg("kv:{set_again}")
+        .arg("k")
+        .query(&mut server.connection())
+        .unwrap();
+    assert!(held.ends_with(b" \"child's\""), "{held:?}");
+}
+
 /// A named check, run against the shared server.
 type Case = (&'static str, fn(&Server));
 
 fn parent() -> ExitCode {
-    let tests: [Case; 3] = [
+    let tests: [Case; 5] = [
         (
             "two_processes_claiming_the_same_ids_claim_each_once",
             two_processes_claiming_the_same_ids_claim_each_once,
@@ -145,6 +222,14 @@ fn parent() -> ExitCode {
         (
             "another_processs_write_reaches_get_without_reopening",
             another_processs_write_reaches_get_without_reopening,
+        ),
+        (
+            "two_processes_claiming_ids_with_a_ttl_claim_each_once_and_both_expire",
+            two_processes_claiming_ids_with_a_ttl_claim_each_once_and_both_expire,
+        ),
+        (
+            "an_expired_keys_removal_never_deletes_what_another_process_set_again",
+            an_expired_keys_removal_never_deletes_what_another_process_set_again,
         ),
     ];
     let server = Server::start();
