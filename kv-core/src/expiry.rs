@@ -371,12 +371,11 @@ mod tests {
             for now in [0, 30, 60, 99] {
                 let mut found: Vec<_> = e.expired_keys(now).collect();
                 found.sort_unstable();
-                let mut expected: Vec<_> = e
-                    .at
-                    .iter()
-                    .filter(|(_, (at, _))| *at <= now)
-                    .map(|(k, _)| k.as_str())
-                    .collect();
+                let mut expected: Vec<_> =
+                    e.at.iter()
+                        .filter(|(_, (at, _))| *at <= now)
+                        .map(|(k, _)| k.as_str())
+                        .collect();
                 expected.sort_unstable();
                 assert_eq!(found, expected, "round {round}, now {now}");
             }

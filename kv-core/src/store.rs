@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 use serde_json::{Map, Value};
 
 use crate::clock::Clock;
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
 use crate::codec::{self, Contents, Entries, FORMAT_KEY, FORMAT_VERSION, RESERVED_PREFIX};
@@ -33,6 +34,10 @@ pub struct Store<P, C, V = Value> {
     expiries: Expiries,
     /// Whether storage holds the format marker ([`codec::FORMAT_KEY`]).
     marked: bool,
+    /// The latest time read from `clock`, in unix ms: a key whose expiry is at or before it
+    /// has expired without another read of the clock (a system clock costs about 100 ns), and
+    /// a clock set back does not bring an expired key back.
+    seen_ms: AtomicU64,
     persist: P,
     clock: C,
     limits: Limits,
@@ -46,7 +51,13 @@ impl<P, C: Clock, V: Json> Store<P, C, V> {
             && self
                 .expiries
                 .get(key)
-                .is_some_and(|at| at <= self.clock.now_ms())
+                .is_some_and(|at| at <= self.seen_ms.load(Ordering::Relaxed) || at <= self.now_ms())
+    }
+
+    /// The time now, in unix ms: the clock's, never earlier than an earlier reading.
+    fn now_ms(&self) -> u64 {
+        let now = self.clock.now_ms();
+        self.seen_ms.fetch_max(now, Ordering::Relaxed).max(now)
     }
 
     /// The time reads compare expiries with: the clock, read only if some key has an expiry.
@@ -54,7 +65,7 @@ impl<P, C: Clock, V: Json> Store<P, C, V> {
         if self.expiries.is_empty() {
             0
         } else {
-            self.clock.now_ms()
+            self.now_ms()
         }
     }
 
@@ -80,7 +91,7 @@ impl<P, C: Clock, V: Json> Store<P, C, V> {
         }
         match self.expiries.get(key) {
             None => Ttl::Never,
-            Some(at) => match at.checked_sub(self.clock.now_ms()) {
+            Some(at) => match at.checked_sub(self.now_ms()) {
                 Some(left) if left > 0 => Ttl::Left(Duration::from_millis(left)),
                 _ => Ttl::Missing,
             },
@@ -218,7 +229,7 @@ impl<P, C: Clock, V: Json> Store<P, C, V> {
             expiries: &self.expiries,
             pending,
         };
-        let mut tx = Transaction::new(view, &self.limits, self.clock.now_ms());
+        let mut tx = Transaction::new(view, &self.limits, self.now_ms());
         let result = f(&mut tx)?;
         if tx.clear || !tx.staged.is_empty() {
             // A write also removes a few keys that have expired: storage shrinks back to the
@@ -416,6 +427,7 @@ impl<C: Clock, V: Json> Store<(), C, V> {
             map: contents.map,
             expiries: contents.expiries,
             marked: contents.marked,
+            seen_ms: AtomicU64::new(0),
             persist: (),
             clock,
             limits,
@@ -442,6 +454,7 @@ impl<P: Persist, C: Clock, V: Json> Store<P, C, V> {
             map: contents.map,
             expiries: contents.expiries,
             marked: contents.marked,
+            seen_ms: AtomicU64::new(0),
             persist,
             clock,
             limits,

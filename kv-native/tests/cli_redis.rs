@@ -62,7 +62,12 @@ fn every_command_prints_and_exits_as_it_does_on_a_file() {
         (&["set", &long, "1"], ""),
         (&["set", "--if-absent", "once", "1"], ""),
         (&["set", "--if-absent", "once", "2"], ""),
-        (&["set", "--if-absent", "--ttl", "1h", "once:timed"], ""),
+        // A value is given: a value-less set stores the second it ran, which differs between the
+        // two runs whenever they straddle a second.
+        (
+            &["set", "--if-absent", "--ttl", "1h", "once:timed", "7"],
+            "",
+        ),
         (&["set", "--ttl", "1h", "timed", "1"], ""),
         (&["get", "timed"], ""),
         (&["ttl", "last_command"], ""),

@@ -283,7 +283,8 @@ fn removing_an_expired_key_never_deletes_the_value_another_process_set_again() {
     ];
     for (case, set_again) in cases {
         for purging in [false, true] {
-            a_clock.set(NOW);
+            // a's clock only moves forward (a store never goes back in time): each round
+            // begins where the last one left it.
             a.set_with_ttl("k", "a's", secs(10)).unwrap();
             a.set_with_ttl("gone", 0, secs(10)).unwrap();
             wait_for(&b, "k", Some(json!("a's")));
