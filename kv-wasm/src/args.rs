@@ -1,8 +1,9 @@
 //! The arguments JS passes, checked and decoded: keys, values, `setMany`'s entries and
-//! `deleteMany`'s keys.
+//! `deleteMany`'s keys, times to live.
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::time::Duration;
 
 use js_sys::Array;
 use kv_core::JsonText;
@@ -78,4 +79,47 @@ pub(crate) fn keys_of(keys: &JsValue) -> Result<Vec<String>, JsValue> {
         return Err(shape());
     };
     iter.map(|key| key_of(&key?)).collect()
+}
+
+/// A time to live as JS gives it: seconds, fractions allowed, at least 0.001 and finite
+/// (`what` names the argument in the error). A `TypeError` for anything but a number, a
+/// `RangeError` for a number out of range; the error names the value given.
+pub(crate) fn ttl_of(ttl: &JsValue, what: &str) -> Result<Duration, JsValue> {
+    let Some(seconds) = ttl.as_f64() else {
+        return Err(argument_error(
+            &alloc::format!("{what} is a number of seconds (at least 0.001)"),
+            ttl,
+        ));
+    };
+    // Up to 2^53 ms: the latest expiry any store holds (`kv_core::MAX_EXPIRY_MS`).
+    if !(0.001..=9_007_199_254_740.991).contains(&seconds) {
+        // As JS writes the number: `Infinity`, `NaN`, `-1`, `0.0001`.
+        let given: String = js_sys::Number::from(seconds)
+            .to_string_with_radix(10)
+            .map(String::from)
+            .unwrap_or_default();
+        return Err(js_sys::RangeError::new(&alloc::format!(
+            "{what} is a finite number of seconds of at least 0.001 (1 ms), not {given}: nothing was written"
+        ))
+        .into());
+    }
+    Ok(Duration::from_micros((seconds * 1e6).round() as u64))
+}
+
+/// The `ttl` of a write's options (`{ ttl }`, `undefined` or `{}`: none).
+pub(crate) fn write_ttl(options: &JsValue, call: &str) -> Result<Option<Duration>, JsValue> {
+    if options.is_undefined() {
+        return Ok(None);
+    }
+    if !options.is_object() || js_sys::Array::is_array(options) {
+        return Err(argument_error(
+            &alloc::format!("{call}'s options are an object: {{ ttl }}"),
+            options,
+        ));
+    }
+    let ttl = js_sys::Reflect::get(options, &"ttl".into())?;
+    if ttl.is_undefined() {
+        return Ok(None);
+    }
+    ttl_of(&ttl, &alloc::format!("{call}'s options.ttl")).map(Some)
 }

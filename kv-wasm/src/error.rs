@@ -179,6 +179,11 @@ pub(crate) fn core_error<E: StorageError>(
             };
             limit_exceeded(option, e.actual as f64, e.max as f64)
         }
+        // A ttl ending past the latest expiry a store holds (the arguments' own check catches
+        // the rest): a number out of range, as JS calls it.
+        Error::Rejected(Rejected::Ttl(e)) => {
+            js_sys::RangeError::new(&alloc::format!("{e}: nothing was written")).into()
+        }
         _ => {
             let name = match error.kind() {
                 ErrorKind::Corrupt => ErrorName::CorruptData,
