@@ -103,7 +103,8 @@ pub(crate) fn ttl_of(ttl: &JsValue, what: &str) -> Result<Duration, JsValue> {
         ))
         .into());
     }
-    Ok(Duration::from_micros((seconds * 1e6).round() as u64))
+    // Rounded to the microsecond (no_std has no `f64::round`; the number is positive).
+    Ok(Duration::from_micros((seconds * 1e6 + 0.5) as u64))
 }
 
 /// The `ttl` of a write's options (`{ ttl }`, `undefined` or `{}`: none).
