@@ -3,13 +3,54 @@
 //
 //   node kv-wasm/package.mjs [kv-wasm/pkg]
 
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const DEFAULT_DIR = fileURLToPath(new URL("./pkg/", import.meta.url));
 
-/** Rewrites `dir`/package.json; resolves the result. */
+/**
+ * `source` without its comment lines and indentation: what a page loads is a third smaller
+ * gzipped (the comments are for readers of src/, the types for readers of kv_wasm.d.ts).
+ * Line by line, keeping every line break, so that no statement changes meaning (automatic
+ * semicolons); sound for these files because no string or template in them spans lines
+ * (checked: a line with an odd number of backticks is an error). Written here rather than
+ * with a minifier, so that packaging needs nothing but node.
+ */
+export function stripComments(source, name = "source") {
+  const out = [];
+  let inBlock = false;
+  for (const line of source.split("\n")) {
+    const text = line.trim();
+    if ((text.split("`").length - 1) % 2 === 1) {
+      throw new Error(`${name}: a template literal spans lines; stripComments cannot strip it`);
+    }
+    if (inBlock) {
+      inBlock = !text.includes("*/");
+      continue;
+    }
+    // `/* @ts-self-types=... */` tells TypeScript and Deno where the types are.
+    if (text.startsWith("/*") && !text.startsWith("/* @")) {
+      inBlock = !text.includes("*/");
+      continue;
+    }
+    if (text === "" || text.startsWith("//")) continue;
+    out.push(text);
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** The JS files of the package at `dir`: the glue and every snippet wasm-bindgen copied. */
+async function jsFiles(dir) {
+  const files = [join(dir, "kv_wasm.js")];
+  const snippets = join(dir, "snippets");
+  for (const entry of await readdir(snippets, { recursive: true }).catch(() => [])) {
+    if (entry.endsWith(".js")) files.push(join(snippets, entry));
+  }
+  return files;
+}
+
+/** Rewrites `dir`/package.json and strips the JS files' comments; resolves the package.json. */
 export async function finish(dir = DEFAULT_DIR) {
   const path = join(dir, "package.json");
   const pkg = JSON.parse(await readFile(path, "utf8"));
@@ -36,6 +77,9 @@ export async function finish(dir = DEFAULT_DIR) {
     sideEffects: false,
   };
   await writeFile(path, `${JSON.stringify(finished, null, 2)}\n`);
+  for (const file of await jsFiles(dir)) {
+    await writeFile(file, stripComments(await readFile(file, "utf8"), file));
+  }
   return finished;
 }
 

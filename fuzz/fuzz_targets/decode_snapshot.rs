@@ -1,5 +1,6 @@
 //! Any bytes a file can hold either open as a store or fail as `Corrupt`, never panic; a store
-//! that opens encodes to a snapshot that opens to the same store and encodes to the same bytes.
+//! that opens (expiries in its `\u0000expires` member included) encodes to a snapshot that opens
+//! to the same store and encodes to the same bytes.
 #![no_main]
 
 mod bytes;
@@ -26,5 +27,8 @@ fuzz_target!(|data: &[u8]| {
     let encoded = store.snapshot();
     let again = open(encoded.clone()).expect("a snapshot the store wrote opens");
     assert_eq!(again.get_all(), store.get_all());
+    for key in store.sorted_keys() {
+        assert_eq!(again.expires_at(key), store.expires_at(key), "{key:?}");
+    }
     assert_eq!(again.snapshot(), encoded, "encoding is deterministic");
 });

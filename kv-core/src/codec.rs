@@ -224,9 +224,7 @@ pub(crate) fn decode_records<V: Json>(
         match decode_one(&key, &bytes)? {
             None => contents.marked = true,
             Some((value, at)) => {
-                if at.is_some() {
-                    contents.expiries.set(&key, at);
-                }
+                contents.expiries.set(&key, at);
                 contents.map.insert(key.into(), value);
             }
         }
@@ -304,8 +302,9 @@ impl Corrupt {
             key: key.map(ToString::to_string),
             line,
             column: column + 1,
+            // Concatenated rather than `format!`ed: no `core::fmt` in a browser's module.
             reason: if error.eof {
-                alloc::format!("{} (truncated?)", error.reason)
+                [error.reason, " (truncated?)"].concat()
             } else {
                 error.reason.to_string()
             },

@@ -9,7 +9,7 @@ use js_sys::Array;
 use kv_core::JsonText;
 use wasm_bindgen::prelude::*;
 
-use crate::error::argument_error;
+use crate::error::{argument_error, concat};
 use crate::json::{own_entries, to_value};
 
 /// A key as given by JS: a string that is valid UTF-16 (else it could not be kept as is).
@@ -81,28 +81,19 @@ pub(crate) fn keys_of(keys: &JsValue) -> Result<Vec<String>, JsValue> {
     iter.map(|key| key_of(&key?)).collect()
 }
 
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// The seconds `ttl` gives, checked (see `browser.js`): a `TypeError` or `RangeError`
+    /// naming it otherwise.
+    #[wasm_bindgen(js_name = ttlOf, catch)]
+    fn ttl_seconds(ttl: &JsValue, what: &str) -> Result<f64, JsValue>;
+}
+
 /// A time to live as JS gives it: seconds, fractions allowed, at least 0.001 and finite
 /// (`what` names the argument in the error). A `TypeError` for anything but a number, a
 /// `RangeError` for a number out of range; the error names the value given.
 pub(crate) fn ttl_of(ttl: &JsValue, what: &str) -> Result<Duration, JsValue> {
-    let Some(seconds) = ttl.as_f64() else {
-        return Err(argument_error(
-            &alloc::format!("{what} is a number of seconds (at least 0.001)"),
-            ttl,
-        ));
-    };
-    // Up to 2^53 ms: the latest expiry any store holds (`kv_core::MAX_EXPIRY_MS`).
-    if !(0.001..=9_007_199_254_740.991).contains(&seconds) {
-        // As JS writes the number: `Infinity`, `NaN`, `-1`, `0.0001`.
-        let given: String = js_sys::Number::from(seconds)
-            .to_string_with_radix(10)
-            .map(String::from)
-            .unwrap_or_default();
-        return Err(js_sys::RangeError::new(&alloc::format!(
-            "{what} is a finite number of seconds of at least 0.001 (1 ms), not {given}: nothing was written"
-        ))
-        .into());
-    }
+    let seconds = ttl_seconds(ttl, what)?;
     // Rounded to the microsecond (no_std has no `f64::round`; the number is positive).
     Ok(Duration::from_micros((seconds * 1e6 + 0.5) as u64))
 }
@@ -114,7 +105,7 @@ pub(crate) fn write_ttl(options: &JsValue, call: &str) -> Result<Option<Duration
     }
     if !options.is_object() || js_sys::Array::is_array(options) {
         return Err(argument_error(
-            &alloc::format!("{call}'s options are an object: {{ ttl }}"),
+            &concat(&[call, "'s options are an object: { ttl }"]),
             options,
         ));
     }
@@ -122,5 +113,5 @@ pub(crate) fn write_ttl(options: &JsValue, call: &str) -> Result<Option<Duration
     if ttl.is_undefined() {
         return Ok(None);
     }
-    ttl_of(&ttl, &alloc::format!("{call}'s options.ttl")).map(Some)
+    ttl_of(&ttl, &concat(&[call, "'s options.ttl"])).map(Some)
 }

@@ -114,6 +114,16 @@ export function argumentError(message, value) {
   return new TypeError(`${message}, not ${given(value)}`);
 }
 
+// A ttl as given (`what` names it): seconds, at least 0.001 (1 ms) and at most 2^53 ms.
+export function ttlOf(ttl, what) {
+  if (typeof ttl !== "number") throw argumentError(`${what} is a number of seconds (at least 0.001)`, ttl);
+  if (ttl >= 0.001 && ttl <= 9007199254740.991) return ttl;
+  throw new RangeError(`${what} is a finite number of seconds of at least 0.001 (1 ms), not ${ttl}: nothing was written`);
+}
+
+export const ttlTooLong = (seconds) =>
+  new RangeError(`a ttl of ${seconds} s ends after the latest expiry a store holds (2^53 - 1 ms after 1970): nothing was written`);
+
 // In the terms of Kv.open's `limits` option, which is what a JS caller can change.
 export function limitExceeded(option, actual, max) {
   return named(
@@ -123,6 +133,11 @@ export function limitExceeded(option, actual, max) {
       : `the value nests arrays and objects ${actual} deep, over ${max}, the most a store can read back: nothing was written; store it flatter`,
   );
 }
+
+export const corruptMessage = (what, line, column, rest) =>
+  `${what}${line ? ` at line ${line}, column ${column}` : ""}${rest}`;
+
+export const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 export function report(error) {
   if (typeof globalThis.reportError === "function") globalThis.reportError(error);

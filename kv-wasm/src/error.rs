@@ -1,10 +1,9 @@
 //! Errors as JS sees them: `Error` objects whose `name` tells them apart.
 
 use alloc::string::String;
-use alloc::string::ToString;
 use core::fmt;
 
-use kv_core::{Error, ErrorKind, Limit, Rejected, StorageError, StorageErrorKind};
+use kv_core::{Error, ErrorKind, JsonText, Limit, Rejected, StorageError, StorageErrorKind};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -18,6 +17,27 @@ extern "C" {
     /// depth), the size the write would have had and the limit.
     #[wasm_bindgen(js_name = limitExceeded)]
     fn limit_exceeded(option: &str, actual: f64, max: f64) -> JsValue;
+
+    /// The message of a stored record (or data) that does not decode: `what`, then the line
+    /// and column if `line` is not 0, then `rest`. Numbers are written in JS, so that the
+    /// module links no integer formatting.
+    /// The `RangeError` for a ttl of `seconds` that ends after the latest expiry a store holds
+    /// (the arguments' own check refuses every other bad ttl).
+    #[wasm_bindgen(js_name = ttlTooLong)]
+    fn ttl_too_long(seconds: f64) -> JsValue;
+
+    #[wasm_bindgen(js_name = corruptMessage)]
+    fn corrupt_message(what: &str, line: f64, column: f64, rest: &str) -> String;
+}
+
+/// `parts`, concatenated: messages are assembled without `core::fmt`, whose machinery
+/// (`Formatter`, padding, `write!`) would be several KB of the module.
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
 }
 
 /// The `name` of every error a `Kv` rejects with.
@@ -101,7 +121,7 @@ impl BrowserError {
         };
         Self::Failed {
             kind,
-            message: alloc::format!("{what}: {name}: {message}"),
+            message: concat(&[what, ": ", &name, ": ", &message]),
         }
     }
 
@@ -109,21 +129,27 @@ impl BrowserError {
     pub(crate) fn unavailable(message: &str) -> Self {
         Self::Failed {
             kind: StorageErrorKind::Unavailable,
-            message: message.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// What [`Display`](fmt::Display) writes, assembled without `core::fmt`.
+    fn message(&self) -> String {
+        match self {
+            Self::Failed { message, .. } => message.clone(),
+            Self::Absent { message } => (*message).into(),
+            Self::NotText { key } => concat(&[
+                "stored record ",
+                key,
+                " is not JSON text: something other than this store wrote it",
+            ]),
         }
     }
 }
 
 impl fmt::Display for BrowserError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Failed { message, .. } => f.write_str(message),
-            Self::Absent { message } => f.write_str(message),
-            Self::NotText { key } => write!(
-                f,
-                "stored record {key} is not JSON text: something other than this store wrote it"
-            ),
-        }
+        f.write_str(&self.message())
     }
 }
 
@@ -159,7 +185,7 @@ pub(crate) fn storage_error(error: &BrowserError) -> JsValue {
         ErrorName::CorruptData => "nothing was written; repair or clear the stored data",
         _ => "nothing was written; retry, or use another backend if this one cannot work here",
     };
-    js_error(name, &alloc::format!("{error}: {advice}"))
+    js_error(name, &concat(&[&error.message(), ": ", advice]))
 }
 
 /// The JS error for a failure the core reports; storage failures become [`storage_error`].
@@ -181,9 +207,7 @@ pub(crate) fn core_error<E: StorageError>(
         }
         // A ttl ending past the latest expiry a store holds (the arguments' own check catches
         // the rest): a number out of range, as JS calls it.
-        Error::Rejected(Rejected::Ttl(e)) => {
-            js_sys::RangeError::new(&alloc::format!("{e}: nothing was written")).into()
-        }
+        Error::Rejected(Rejected::Ttl(e)) => ttl_too_long(e.ttl.as_millis() as f64 / 1000.0),
         _ => {
             let name = match error.kind() {
                 ErrorKind::Corrupt => ErrorName::CorruptData,
@@ -200,7 +224,29 @@ pub(crate) fn core_error<E: StorageError>(
                 }
                 _ => "nothing was written",
             };
-            js_error(name, &alloc::format!("{error}: {advice}"))
+            let message = match error {
+                Error::Corrupt(c) => {
+                    let what = match &c.key {
+                        Some(key) => concat(&[
+                            "stored record ",
+                            JsonText::string(key).as_str(),
+                            " does not decode",
+                        ]),
+                        None => "stored data does not decode".into(),
+                    };
+                    let rest = concat(&[": ", &c.reason, ": ", advice]);
+                    corrupt_message(&what, c.line as f64, c.column as f64, &rest)
+                }
+                Error::Rejected(Rejected::ReservedKey(key)) => concat(&[
+                    "key ",
+                    JsonText::string(key).as_str(),
+                    " begins with U+0000, which is reserved for the store's format: ",
+                    advice,
+                ]),
+                // Storage errors and limits are handled above.
+                _ => advice.into(),
+            };
+            js_error(name, &message)
         }
     }
 }

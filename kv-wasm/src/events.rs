@@ -85,10 +85,13 @@ impl Shared {
 
 /// The JSON text of the event `onChange` listeners receive for `batch`.
 fn change_event(origin: &str, batch: &Batch) -> String {
-    let mut json = alloc::format!(
-        "{{\"origin\":\"{origin}\",\"clear\":{},\"changes\":[",
-        batch.clear
-    );
+    let mut json = crate::error::concat(&[
+        "{\"origin\":\"",
+        origin,
+        "\",\"clear\":",
+        if batch.clear { "true" } else { "false" },
+        ",\"changes\":[",
+    ]);
     for (i, (key, value)) in batch.changes.iter().enumerate() {
         if i > 0 {
             json.push(',');

@@ -24,6 +24,10 @@ extern "C" {
     #[wasm_bindgen(js_name = ownEntries, catch)]
     pub(crate) fn own_entries(value: &JsValue) -> Result<JsValue, JsValue>;
 
+    /// A promise that resolves in a later task (after the current one and its microtasks).
+    #[wasm_bindgen(js_name = nextTask)]
+    pub(crate) fn next_task() -> js_sys::Promise;
+
     /// Hands an error to the host's `reportError` (or the console) without throwing it.
     pub(crate) fn report(error: &JsValue);
 }

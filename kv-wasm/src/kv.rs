@@ -9,16 +9,16 @@ use core::cell::{Cell, Ref, RefCell, RefMut};
 use core::future::Future;
 use core::pin::Pin;
 
-use js_sys::futures::future_to_promise;
+use js_sys::futures::{JsFuture, future_to_promise, spawn_local};
 use js_sys::{Array, Function, Promise};
-use kv_core::{Error, JsonText, Store, Stored, Transaction, Ttl};
+use kv_core::{Error, JsonText, RESERVED_PREFIX, Store, Stored, Transaction, Ttl};
 use wasm_bindgen::prelude::*;
 
 use crate::args::{entries_of, key_of, keys_of, optional_value, ttl_of, write_ttl};
 use crate::error::{
     BrowserError, ErrorName, argument_error, core_error, js_error, storage_error, type_error,
 };
-use crate::idb::{Durability, IdbPersist};
+use crate::idb::{Durability, IdbPersist, Records};
 use crate::json::{from_text, to_js};
 use crate::local::LocalPersist;
 use crate::options::{JsClock, Kind, Options, parse_options};
@@ -59,16 +59,11 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
-    async fn open(
-        kind: Kind,
-        name: &str,
-        durability: Durability,
-    ) -> Result<(Self, Stored), BrowserError> {
+    /// Reaches the storage (an IndexedDB connection); reads nothing yet.
+    async fn open(kind: Kind, name: &str, durability: Durability) -> Result<Self, BrowserError> {
         Ok(match kind {
             Kind::IndexedDb => {
-                let idb = IdbPersist::open_with_durability(name, durability).await?;
-                let stored = idb.load().await?;
-                (Self::IndexedDb(idb), stored)
+                Self::IndexedDb(IdbPersist::open_with_durability(name, durability).await?)
             }
             Kind::LocalStorage => {
                 let local = LocalPersist::open(name)?;
@@ -77,11 +72,28 @@ impl Backend {
                         "localStorage stores need Web Locks (navigator.locks, in every current browser's secure contexts) to make setIfAbsent, update and delete atomic across tabs, and this context has none: serve the page over https or from localhost, or use { backend: \"indexedDB\" }",
                     ));
                 }
-                let stored = local.load()?;
-                (Self::LocalStorage(local), stored)
+                Self::LocalStorage(local)
             }
-            Kind::Memory => (Self::Memory, Stored::Nothing),
+            Kind::Memory => Self::Memory,
         })
+    }
+
+    /// Everything stored.
+    async fn load(&self) -> Result<Stored, BrowserError> {
+        match self {
+            Self::IndexedDb(idb) => idb.load().await,
+            Self::LocalStorage(local) => local.load(),
+            Self::Memory => Ok(Stored::Nothing),
+        }
+    }
+
+    /// The records under `keys` as storage holds them now.
+    async fn read(&self, keys: &Array) -> Result<Records, BrowserError> {
+        match self {
+            Self::IndexedDb(idb) => idb.read(keys).await,
+            Self::LocalStorage(local) => local.read(keys),
+            Self::Memory => Ok(Records::default()),
+        }
     }
 
     fn kind(&self) -> Kind {
@@ -139,6 +151,17 @@ pub(crate) struct Shared {
     pub(crate) stale: RefCell<Option<Stale>>,
     /// Set when a re-read failed: the whole store is read again before the next write.
     pub(crate) reload: Cell<bool>,
+    limits: kv_core::Limits,
+    /// Whether the mirror holds what storage held when it was read (see [`Shared::load`]);
+    /// until then `get` reads storage itself and other reads wait.
+    loaded: Cell<bool>,
+    /// Held by the load until it is done: what reads other than `get` wait for.
+    gate: WriteQueue,
+    /// Keys of other pages' `storage` events that arrived before the load.
+    pub(crate) early: RefCell<Option<Stale>>,
+    /// Why the load failed (a corrupt record, storage refusing the read); every call
+    /// rejects with it, and nothing is ever written.
+    failed: RefCell<Option<JsValue>>,
 }
 
 #[wasm_bindgen]
@@ -189,16 +212,45 @@ impl Kv {
     /// TypeScript signature, generic over the fallback's type, is in `lib.rs`.
     #[wasm_bindgen(skip_typescript)]
     pub fn get(&self, key: JsValue, fallback: JsValue) -> Promise {
-        self.read(|mirror| {
+        if self.shared.loaded.get() || self.shared.failed.borrow().is_some() {
+            return self.read(move |mirror| {
+                let key = key_of(&key)?;
+                Ok(mirror.get(&key).map_or(fallback, to_js))
+            });
+        }
+        // The mirror is still loading: this one key is read from storage, in a transaction
+        // of its own (made before the load's, if this is the first call), and decoded as
+        // the load would decode it.
+        let shared = Rc::clone(&self.shared);
+        promise(async move {
             let key = key_of(&key)?;
-            Ok(mirror.get(&key).map_or(fallback, to_js))
+            let clock = shared.mirror()?.clock().clone();
+            let keys = Array::of1(&JsValue::from_str(&key));
+            let records = shared
+                .backend
+                .read(&keys)
+                .await
+                .map_err(|e| storage_error(&e))?;
+            let stored = records
+                .0
+                .into_iter()
+                .filter_map(|(key, text)| Some((key, text?.into_bytes())))
+                .collect();
+            let one = Store::<(), _, JsonText>::from_stored(
+                Stored::Records(stored),
+                clock,
+                kv_core::Limits::DEFAULT,
+            )
+            .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
+            shared.mirror()?;
+            Ok(one.get(&key).map_or(fallback, to_js))
         })
     }
 
     /// Whether `key` exists.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn has(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue) -> Promise {
-        self.read(|mirror| Ok(mirror.contains(&key_of(&key)?).into()))
+        self.read(move |mirror| Ok(mirror.contains(&key_of(&key)?).into()))
     }
 
     /// Every key, in ascending order (of UTF-8 bytes).
@@ -389,7 +441,7 @@ impl Kv {
     /// that never expires, `undefined` for one that is absent or has expired.
     #[wasm_bindgen(unchecked_return_type = "Promise<number | null | undefined>")]
     pub fn ttl(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue) -> Promise {
-        self.read(|mirror| {
+        self.read(move |mirror| {
             Ok(match mirror.ttl(&key_of(&key)?) {
                 Ttl::Missing => JsValue::UNDEFINED,
                 Ttl::Never => JsValue::NULL,
@@ -523,9 +575,22 @@ impl Kv {
 }
 
 impl Kv {
-    /// Answers a read from the mirror, now.
-    fn read(&self, f: impl FnOnce(&Mirror) -> Result<JsValue, JsValue>) -> Promise {
-        match self.shared.mirror().and_then(|mirror| f(&mirror)) {
+    /// Answers a read from the mirror: now, or once it is loaded.
+    fn read(&self, f: impl FnOnce(&Mirror) -> Result<JsValue, JsValue> + 'static) -> Promise {
+        if !self.shared.loaded.get() && self.shared.failed.borrow().is_none() {
+            let shared = Rc::clone(&self.shared);
+            return promise(async move {
+                drop(shared.gate.turn().await);
+                shared.loaded()?;
+                shared.mirror().and_then(|mirror| f(&mirror))
+            });
+        }
+        match self
+            .shared
+            .loaded()
+            .and_then(|()| self.shared.mirror())
+            .and_then(|mirror| f(&mirror))
+        {
             Ok(value) => Promise::resolve(&value),
             Err(error) => Promise::reject(&error),
         }
@@ -560,12 +625,74 @@ impl Kv {
         promise(async move {
             let op = op?;
             let _turn = shared.queue.turn().await;
+            shared.loaded()?;
             shared.write_now(op).await
         })
     }
 }
 
 impl Shared {
+    /// Whether the mirror was loaded (or its load failed).
+    pub(crate) fn is_loaded(&self) -> bool {
+        self.loaded.get()
+    }
+
+    /// `Ok` once the mirror is loaded; the load's error if it failed.
+    pub(crate) fn loaded(&self) -> Result<(), JsValue> {
+        match &*self.failed.borrow() {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Loads the mirror: the first turn of the write queue (every write, re-read and close
+    /// waits for it) and of the gate (every read but `get` waits for it). It starts after
+    /// the current task, so that the `get`s called as soon as `Kv.open` resolves are
+    /// requested before it and answered without waiting for the whole store.
+    async fn load(&self) {
+        let _ = JsFuture::from(crate::json::next_task()).await;
+        let clock = self
+            .mirror()
+            .map_or(JsClock::Date, |mirror| mirror.clock().clone());
+        let loaded = match self.backend.load().await {
+            Ok(stored) => Store::from_stored(stored, clock, self.limits)
+                .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL)),
+            Err(e) => Err(storage_error(&e)),
+        };
+        match loaded {
+            Ok(mirror) => {
+                if let Ok(mut slot) = self.mirror_mut() {
+                    *slot = mirror;
+                }
+                // Other pages' changes that arrived before the load: it read them; the
+                // listeners hear of them as they would have had the mirror been loaded.
+                if let Some(early) = self.early.borrow_mut().take()
+                    && let Ok(mirror) = self.mirror()
+                {
+                    let keys: Vec<&str> = if early.clear {
+                        mirror.sorted_keys().collect()
+                    } else {
+                        early.keys.iter().map(String::as_str).collect()
+                    };
+                    // The format marker is nobody's data.
+                    let keys = keys.into_iter().filter(|k| !k.starts_with(RESERVED_PREFIX));
+                    let batch = crate::events::Batch {
+                        clear: early.clear,
+                        changes: keys
+                            .map(|k| (k.into(), mirror.get(k).map(|v| v.as_str().into())))
+                            .collect(),
+                    };
+                    drop(mirror);
+                    self.notify("remote", &batch);
+                }
+            }
+            Err(error) => *self.failed.borrow_mut() = Some(error),
+        }
+        self.loaded.set(true);
+        self.gate.release();
+        self.queue.release();
+    }
+
     /// The mirror, to read; an error if the store is closed or being changed.
     pub(crate) fn mirror(&self) -> Result<Ref<'_, Mirror>, JsValue> {
         let mirror = self.mirror.try_borrow().map_err(|_| in_use())?;
@@ -613,10 +740,10 @@ async fn open(name: &JsValue, options: &JsValue) -> Result<Kv, JsValue> {
         durability,
         clock,
     } = parse_options(options)?;
-    let (backend, stored) = Backend::open(kind, &name, durability)
+    let backend = Backend::open(kind, &name, durability)
         .await
         .map_err(|e| storage_error(&e))?;
-    let mirror = Store::from_stored(stored, clock, limits)
+    let mirror = Store::from_stored(Stored::Nothing, clock, limits)
         .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
     let shared = Rc::new_cyclic(|me: &Weak<Shared>| {
         let remote = match &backend {
@@ -648,7 +775,21 @@ async fn open(name: &JsValue, options: &JsValue) -> Result<Kv, JsValue> {
             remote: RefCell::new(Some(remote)),
             stale: RefCell::new(None),
             reload: Cell::new(false),
+            loaded: Cell::new(false),
+            gate: WriteQueue::default(),
+            failed: RefCell::new(None),
+            early: RefCell::new(None),
+            limits,
         }
     });
+    if matches!(shared.backend, Backend::Memory) {
+        shared.loaded.set(true);
+    } else {
+        // Both are held from now, before any call can queue behind them.
+        shared.queue.hold();
+        shared.gate.hold();
+        let loader = Rc::clone(&shared);
+        spawn_local(async move { loader.load().await });
+    }
     Ok(Kv { shared })
 }

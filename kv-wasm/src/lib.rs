@@ -35,8 +35,14 @@ pub use local::LocalPersist;
 
 #[cfg(all(feature = "standalone", target_arch = "wasm32", not(test)))]
 mod standalone {
+    use lol_alloc::{AssumeSingleThreaded, FreeListAllocator};
+
+    // SAFETY: wasm32-unknown-unknown without the atomics feature has one thread: nothing can
+    // call the allocator concurrently.
+    #[allow(unsafe_code)]
     #[global_allocator]
-    static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+    static ALLOCATOR: AssumeSingleThreaded<FreeListAllocator> =
+        unsafe { AssumeSingleThreaded::new(FreeListAllocator::new()) };
 
     /// A panic is a bug: the module stops (the call throws a `RuntimeError: unreachable`)
     /// without formatting a message nobody would read.

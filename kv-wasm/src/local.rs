@@ -32,6 +32,9 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = write)]
     fn write_message(this: &Local, message: &str) -> Result<(), JsValue>;
 
+    #[wasm_bindgen(method, catch, js_name = read)]
+    fn read_keys(this: &Local, keys: &Array) -> Result<Array, JsValue>;
+
     #[wasm_bindgen(static_method_of = Local, getter)]
     fn locked() -> bool;
 
@@ -100,6 +103,15 @@ impl LocalPersist {
             .filter_map(|(key, text)| Some((key.as_string()?, text.as_string()?.into_bytes())))
             .collect::<Vec<_>>();
         Ok(Stored::Records(records))
+    }
+
+    /// The items under `keys` now.
+    pub(crate) fn read(&self, keys: &Array) -> Result<crate::idb::Records, BrowserError> {
+        let read = self
+            .js
+            .read_keys(keys)
+            .map_err(|e| BrowserError::from_js("reading localStorage", &e))?;
+        crate::idb::Records::of(&read)
     }
 
     /// Writes `changes`, after removing every item of this store if `clear`; on failure puts

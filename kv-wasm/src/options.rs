@@ -35,7 +35,7 @@ pub(crate) struct Options {
 
 /// What a store reads the time from: `Date.now()`, or the function `options.clock` gave (a
 /// test's hand-set time).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum JsClock {
     Date,
     Given(Function),
@@ -164,8 +164,10 @@ fn limit(limits: &JsValue, field: &str) -> Result<Option<usize>, JsValue> {
         Some(n) if (0.0..=9_007_199_254_740_991.0).contains(&n) && n == (n as u64) as f64 => {
             Ok(Some(n as usize))
         }
-        _ => Err(type_error(&alloc::format!(
-            "options.limits.{field} is a whole number of at least 0"
-        ))),
+        _ => Err(type_error(&crate::error::concat(&[
+            "options.limits.",
+            field,
+            " is a whole number of at least 0",
+        ]))),
     }
 }

@@ -45,6 +45,18 @@ impl WriteQueue {
         }
     }
 
+    /// Takes the lock of a queue nobody has used yet, for a holder that is not a future's
+    /// scope (the load of a store); [`release`](Self::release) hands it on.
+    pub(crate) fn hold(&self) {
+        debug_assert!(!self.busy.get());
+        self.busy.set(true);
+    }
+
+    /// Ends a [`hold`](Self::hold).
+    pub(crate) fn release(&self) {
+        self.pass();
+    }
+
     /// Hands the lock to the next waiter, or frees it.
     fn pass(&self) {
         let next = self.waiting.borrow_mut().pop_front();

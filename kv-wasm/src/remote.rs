@@ -10,10 +10,11 @@
 //! Either way, what reaches the mirror is what storage holds when this context reads it, not
 //! what the announcement or event said: see [`Shared::observe`].
 
-use alloc::collections::BTreeSet;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
+
+use hashbrown::HashSet;
 
 use js_sys::futures::spawn_local;
 use js_sys::{Array, Function};
@@ -131,8 +132,8 @@ impl Drop for Remote {
 /// What other contexts changed, to be read from storage again.
 #[derive(Debug, Default)]
 pub(crate) struct Stale {
-    clear: bool,
-    keys: BTreeSet<String>,
+    pub(crate) clear: bool,
+    pub(crate) keys: HashSet<String>,
 }
 
 impl Shared {
@@ -217,6 +218,18 @@ impl Shared {
     /// Mirrors another page's change to a `localStorage` item (its text as storage holds it
     /// now).
     pub(crate) fn observe_item(&self, change: ItemChange) {
+        // The load, still to come, reads what the change left; listeners hear of it then.
+        if !self.is_loaded() {
+            let mut early = self.early.borrow_mut();
+            let early = early.get_or_insert_with(Stale::default);
+            match change {
+                ItemChange::Key(key, _) => {
+                    early.keys.insert(key);
+                }
+                ItemChange::Cleared => early.clear = true,
+            }
+            return;
+        }
         let result = match change {
             ItemChange::Key(key, text) => {
                 self.refresh(&Records(alloc::vec![(key, text)])).map(drop)

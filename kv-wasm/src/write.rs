@@ -14,11 +14,12 @@
 //! deletes a key another context has set again meanwhile (`purge`'s removals likewise).
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeSet;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
+
+use hashbrown::HashSet;
 
 use js_sys::{Array, Function};
 use kv_core::{Error, JsonText, Prepared, Rejected, Transaction};
@@ -71,7 +72,7 @@ struct Attempt {
     /// The call's latest decision.
     decided: Option<(JsValue, Prepared<JsonText>)>,
     /// Keys read in this transaction: the mirror holds what storage holds for each.
-    verified: BTreeSet<String>,
+    verified: HashSet<String>,
     /// An error of the call's own (a limit, a throwing `update` function), as opposed to one
     /// of storage.
     failed: Option<JsValue>,
@@ -122,7 +123,7 @@ impl Shared {
         let attempt = Rc::new(RefCell::new(Attempt {
             run,
             decided: None,
-            verified: BTreeSet::new(),
+            verified: HashSet::new(),
             failed: None,
         }));
         let me = Rc::clone(self);

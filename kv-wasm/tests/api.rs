@@ -719,11 +719,23 @@ async fn an_indexed_db_store_makes_way_for_a_version_change_then_reconnects_and_
     assert_eq!(content(&kv).await, expected);
 }
 
-/// The error opening `name` with `options` rejects with, which must be `CorruptDataError`.
+/// The error a store opened on corrupt storage rejects with, which must be
+/// `CorruptDataError`: `Kv.open` resolves before the whole store is read, so the first call
+/// that needs it (here `keys`) rejects, as does every later one, and nothing is written.
 async fn corrupt_open(name: &str, options: &str) -> JsValue {
-    let error = try_open(name, options)
+    let kv = open(name, options).await;
+    let error = try_call(&kv, "keys", &[])
         .await
-        .expect_err("opened corrupt storage");
+        .expect_err("read corrupt storage");
+    let write = try_call(&kv, "set", &[JsValue::from("k"), JsValue::from(1)])
+        .await
+        .expect_err("wrote over corrupt storage");
+    assert_eq!(
+        error_name(&write),
+        "CorruptDataError",
+        "{}",
+        describe(&write)
+    );
     assert_eq!(
         error_name(&error),
         "CorruptDataError",

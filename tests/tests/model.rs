@@ -1,11 +1,14 @@
 //! Random operation sequences against the store and a `BTreeMap` model, with storage that
-//! fails at random commits. After every step, memory, storage and the model agree: for stores
-//! that hold `Value`s and stores that hold `JsonText`.
+//! fails at random commits, and a clock that moves forward between steps so that keys written
+//! with a time to live expire. After every step, memory, storage and the model agree (the live
+//! keys, and what storage holds of expired ones): for stores that hold `Value`s and stores that
+//! hold `JsonText`.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use kv_core::{
     Commit, Error, ErrorKind, Json, JsonText, Limit, Limits, ManualClock, Persist, Rejected, Store,
@@ -37,7 +40,19 @@ enum Op {
         abort: bool,
     },
     Clear,
+    /// The clock moves forward this many milliseconds.
     Tick(u64),
+    SetTtl(String, Value, u64),
+    SetIfAbsentTtl(String, Value, u64),
+    TouchTtl(String, u64),
+    /// A new time to live in ms, or none.
+    Expire(String, Option<u64>),
+    Purge,
+}
+
+/// A time to live in ms: about as long as a few ticks.
+fn ttl() -> impl Strategy<Value = u64> {
+    1u64..3_000
 }
 
 fn key() -> impl Strategy<Value = String> {
@@ -77,50 +92,140 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (pairs(), prop::collection::vec(key(), 0..3), prop::bool::weighted(0.2), any::<bool>())
             .prop_map(|(sets, deletes, clear, abort)| Op::Transaction { sets, deletes, clear, abort }),
         1 => Just(Op::Clear),
-        1 => (0u64..100).prop_map(Op::Tick),
+        3 => (0u64..1_500).prop_map(Op::Tick),
+        3 => (key(), value(), ttl()).prop_map(|(k, v, t)| Op::SetTtl(k, v, t)),
+        2 => (key(), value(), ttl()).prop_map(|(k, v, t)| Op::SetIfAbsentTtl(k, v, t)),
+        1 => (key(), ttl()).prop_map(|(k, t)| Op::TouchTtl(k, t)),
+        2 => (key(), prop::option::of(ttl())).prop_map(|(k, t)| Op::Expire(k, t)),
+        1 => Just(Op::Purge),
     ]
 }
 
 /// The store's rules, restated over a `BTreeMap`: what each operation should leave behind,
 /// or which limit it should be rejected for.
+///
+/// `map` is what storage holds, expired keys not yet removed included: each key's value and
+/// expiry (unix ms). A write that stages anything also removes the expired keys it did not
+/// write (up to 16, more than the model's keys), so the model removes all of them.
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Model {
-    map: BTreeMap<String, Value>,
-    now: u64,
+    map: BTreeMap<String, (Value, Option<u64>)>,
+    now_ms: u64,
 }
 
-impl Model {
-    fn set(&mut self, key: &str, value: Value) -> Result<(), Limit> {
+/// One operation's effect as it is staged: the model's next state, which keys it staged, and
+/// whether it cleared.
+struct Step {
+    next: Model,
+    staged: std::collections::BTreeSet<String>,
+    cleared: bool,
+}
+
+impl Step {
+    fn live(&self, key: &str) -> Option<&(Value, Option<u64>)> {
+        let now = self.next.now_ms;
+        self.next
+            .map
+            .get(key)
+            .filter(|(_, at)| at.is_none_or(|at| at > now))
+    }
+
+    fn put(&mut self, key: &str, value: Value, at: Option<u64>) -> Result<(), Limit> {
         if key.len() > LIMITS.max_key_bytes {
             return Err(Limit::KeyBytes);
         }
         if serde_json::to_vec(&value).unwrap().len() > LIMITS.max_value_bytes {
             return Err(Limit::ValueBytes);
         }
-        self.map.insert(key.into(), value);
+        self.next.map.insert(key.into(), (value, at));
+        self.staged.insert(key.into());
         Ok(())
+    }
+
+    fn delete(&mut self, key: &str, stored_before: bool) {
+        self.next.map.remove(key);
+        if stored_before && !self.cleared {
+            self.staged.insert(key.into());
+        } else {
+            self.staged.remove(key);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.next.map.clear();
+        self.staged.clear();
+        self.cleared = true;
+    }
+
+    fn purge(&mut self) {
+        let now = self.next.now_ms;
+        let expired: Vec<String> = self
+            .next
+            .map
+            .iter()
+            .filter(|(k, (_, at))| at.is_some_and(|at| at <= now) && !self.staged.contains(*k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in expired {
+            self.next.map.remove(&key);
+            self.staged.insert(key);
+        }
+    }
+}
+
+impl Model {
+    /// The keys that exist now, with their values.
+    fn live(&self) -> BTreeMap<String, Value> {
+        self.map
+            .iter()
+            .filter(|(_, (_, at))| at.is_none_or(|at| at > self.now_ms))
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Applies `op` to a copy; returns the copy, or the limit that rejects the whole op.
     fn apply(&self, op: &Op) -> Result<Self, Limit> {
-        let mut next = self.clone();
-        let now = Value::from(self.now);
+        let mut step = Step {
+            next: self.clone(),
+            staged: Default::default(),
+            cleared: false,
+        };
+        let now = Value::from(self.now_ms / 1000);
+        let at = |ttl: &u64| Some(self.now_ms + ttl);
+        let stored = |k: &str| self.map.contains_key(k);
         match op {
-            Op::Set(k, v) => next.set(k, v.clone())?,
-            Op::Touch(k) => next.set(k, now)?,
-            Op::SetIfAbsent(k, v) if !next.map.contains_key(k) => next.set(k, v.clone())?,
-            Op::TouchIfAbsent(k) if !next.map.contains_key(k) => next.set(k, now)?,
-            Op::SetIfAbsent(..) | Op::TouchIfAbsent(_) => {}
-            Op::Delete(k) => drop(next.map.remove(k)),
-            Op::SetMany(pairs) => {
-                for (k, v) in pairs {
-                    next.set(k, v.clone())?;
+            Op::Set(k, v) => step.put(k, v.clone(), None)?,
+            Op::Touch(k) => step.put(k, now, None)?,
+            Op::SetIfAbsent(k, v) if step.live(k).is_none() => step.put(k, v.clone(), None)?,
+            Op::TouchIfAbsent(k) if step.live(k).is_none() => step.put(k, now, None)?,
+            Op::SetIfAbsentTtl(k, v, t) if step.live(k).is_none() => {
+                step.put(k, v.clone(), at(t))?;
+            }
+            Op::SetIfAbsent(..) | Op::TouchIfAbsent(_) | Op::SetIfAbsentTtl(..) => {}
+            Op::SetTtl(k, v, t) => step.put(k, v.clone(), at(t))?,
+            Op::TouchTtl(k, t) => step.put(k, now, at(t))?,
+            Op::Expire(k, t) => {
+                if let Some((v, old)) = step.live(k).cloned() {
+                    let new = t.as_ref().and_then(at);
+                    if new != old {
+                        step.put(k, v, new)?;
+                    }
                 }
             }
-            Op::DeleteMany(keys) => keys.iter().for_each(|k| drop(next.map.remove(k))),
+            Op::Purge => step.purge(),
+            Op::Delete(k) => step.delete(k, stored(k)),
+            Op::SetMany(pairs) => {
+                for (k, v) in pairs {
+                    step.put(k, v.clone(), None)?;
+                }
+            }
+            Op::DeleteMany(keys) => keys.iter().for_each(|k| step.delete(k, stored(k))),
             Op::Increment(k) => {
-                let n = next.map.get(k).and_then(Value::as_i64).unwrap_or(0);
-                next.set(k, Value::from(n.saturating_add(1)))?;
+                let (n, at) = match step.live(k) {
+                    Some((v, at)) => (v.as_i64().unwrap_or(0), *at),
+                    None => (0, None),
+                };
+                step.put(k, Value::from(n.saturating_add(1)), at)?;
             }
             Op::Transaction {
                 sets,
@@ -129,19 +234,26 @@ impl Model {
                 abort,
             } => {
                 if *clear {
-                    next.map.clear();
+                    step.clear();
                 }
                 for (k, v) in sets {
-                    next.set(k, v.clone())?;
+                    step.put(k, v.clone(), None)?;
                 }
-                deletes.iter().for_each(|k| drop(next.map.remove(k)));
+                for k in deletes {
+                    let stored_before = !step.cleared && stored(k);
+                    step.delete(k, stored_before);
+                }
                 if *abort {
                     return Ok(self.clone());
                 }
             }
-            Op::Clear => next.map.clear(),
-            Op::Tick(s) => next.now += s,
+            Op::Clear => step.clear(),
+            Op::Tick(ms) => step.next.now_ms += ms,
         }
+        if step.cleared || !step.staged.is_empty() {
+            step.purge();
+        }
+        let next = step.next;
         if next.map.len() > LIMITS.max_entries && next.map.len() > self.map.len() {
             return Err(Limit::Entries);
         }
@@ -228,10 +340,30 @@ async fn run<P: Persist, V: TestValue>(
             }
         }
         Op::Clear => store.clear().await.map_err(kind),
-        Op::Tick(s) => {
-            store.clock().advance(*s);
+        Op::Tick(ms) => {
+            store.clock().advance_ms(*ms);
             Ok(())
         }
+        Op::SetTtl(k, value, t) => store
+            .set_with_ttl(k, v(value), Duration::from_millis(*t))
+            .await
+            .map_err(kind),
+        Op::SetIfAbsentTtl(k, value, t) => store
+            .set_if_absent_with_ttl(k, v(value), Duration::from_millis(*t))
+            .await
+            .map(drop)
+            .map_err(kind),
+        Op::TouchTtl(k, t) => store
+            .touch_with_ttl(k, Duration::from_millis(*t))
+            .await
+            .map(drop)
+            .map_err(kind),
+        Op::Expire(k, t) => store
+            .expire(k, t.map(Duration::from_millis))
+            .await
+            .map(drop)
+            .map_err(kind),
+        Op::Purge => store.purge().await.map(drop).map_err(kind),
     }
 }
 
@@ -265,7 +397,7 @@ fn check<V: TestValue, P: Persist + Clone>(
     let mut store: Store<_, _, V> =
         run_sync(Store::open_with_limits(faulty, clock, LIMITS)).unwrap();
     let mut model = Model {
-        now: 1_763_700_000,
+        now_ms: 1_763_700_000_000,
         ..Model::default()
     };
 
@@ -288,18 +420,26 @@ fn check<V: TestValue, P: Persist + Clone>(
                 "step {step}: {op:?}: model {expected:?}, store {outcome:?}"
             ),
         }
+        let live = model.live();
         let in_memory: BTreeMap<String, Value> = V::all(&store).into_iter().collect();
+        prop_assert_eq!(&in_memory, &live, "memory after step {}: {:?}", step, op);
+        prop_assert_eq!(store.len(), live.len());
+        let reopened: Store<_, _, V> =
+            run_sync(Store::open(storage.clone(), ManualClock::new(0))).unwrap();
+        reopened.clock().set_ms(model.now_ms);
+        let stored: BTreeMap<String, Value> = V::all(&reopened).into_iter().collect();
+        prop_assert_eq!(&stored, &live, "storage after step {}: {:?}", step, op);
         prop_assert_eq!(
-            &in_memory,
-            &model.map,
-            "memory after step {}: {:?}",
+            reopened.stored_len(),
+            model.map.len(),
+            "expired keys storage holds after step {}: {:?}",
             step,
             op
         );
-        let reopened: Store<_, _, V> =
-            run_sync(Store::open(storage.clone(), ManualClock::new(0))).unwrap();
-        let stored: BTreeMap<String, Value> = V::all(&reopened).into_iter().collect();
-        prop_assert_eq!(&stored, &model.map, "storage after step {}: {:?}", step, op);
+        for (key, (_, at)) in &model.map {
+            prop_assert_eq!(reopened.expires_at(key), *at, "expiry of {:?}", key);
+            prop_assert_eq!(store.expires_at(key), *at, "expiry of {:?} in memory", key);
+        }
     }
     Ok(())
 }

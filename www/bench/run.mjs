@@ -1,7 +1,10 @@
 // Runs the benchmark page in headless Chromium, prints the results as Markdown tables with
 // ratios to idb-keyval, says whether each target is met, and writes target/bench-browser.json.
 //
-//   node www/bench/run.mjs [sizes=1000,10000] [gets=5000] [sets=500] [reps=7]
+//   node www/bench/run.mjs [sizes=1000,10000] [gets=5000] [sets=500] [reps=7] [cold=7]
+//
+// `cold` is how many fresh pages time each contender's cold start (cold.html: load the
+// library, open, first get), alternating the contenders; 0 skips it.
 //
 // Needs `npm ci` in www/ (the contenders) and in tests/browser/ (playwright-core), and the
 // package built into kv-wasm/pkg. Exits non-zero only when something could not be measured;
@@ -15,7 +18,78 @@ import { BUNDLES, measureBundle } from "./bundles.js";
 import { formatBytes, formatMs, METRICS, OURS, TARGETS, versus } from "./report.js";
 
 const OUT = join(REPO, "target", "bench-browser.json");
-const query = process.argv.slice(2).filter((a) => /^\w+=[\w,.]+$/.test(a)).join("&");
+const args = process.argv.slice(2).filter((a) => /^\w+=[\w,.]+$/.test(a));
+const query = args.filter((a) => !a.startsWith("cold=")).join("&");
+const argument = (name, fallback) => args.find((a) => a.startsWith(`${name}=`))?.split("=")[1] ?? fallback;
+const COLD_REPS = Number(argument("cold", "7"));
+const COLD_SIZES = argument("sizes", "1000,10000").split(",").map(Number);
+const COLD = [
+  { id: "kv-idb", label: "kv-wasm (IndexedDB, strict durability)", ours: true },
+  { id: "kv-idb-default", label: "kv-wasm (IndexedDB, default durability)", ours: true },
+  { id: "kv-ls", label: "kv-wasm (localStorage, relaxed durability)", ours: true },
+  { id: "idb-keyval", label: "idb-keyval (default durability)" },
+  { id: "lf-idb", label: "localForage (IndexedDB, default durability)" },
+  { id: "lf-ls", label: "localForage (localStorage, relaxed durability)" },
+];
+
+// One fresh page of cold.html; resolves what it measured.
+async function coldPage(context, url) {
+  const page = await context.newPage();
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => window.coldResult, null, { timeout: 120_000, polling: 20 });
+    const result = await page.evaluate(() => window.coldResult);
+    if (result.error) throw new Error(result.error);
+    return result.ms;
+  } finally {
+    await page.close();
+  }
+}
+
+// Cold start of every contender at every size: fills its store, then times `COLD_REPS`
+// fresh pages each, in rounds that alternate the contenders, and clears the store.
+async function coldStarts(context, base) {
+  const rows = [];
+  for (const size of COLD_SIZES) {
+    const url = (c, extra = "") => `${base}/www/bench/cold.html?c=${c.id}&size=${size}${extra}`;
+    process.stderr.write(`  cold start, ${size.toLocaleString("en")} keys…\n`);
+    const samples = new Map(COLD.map((c) => [c, []]));
+    for (const c of COLD) await coldPage(context, url(c, "&fill=1"));
+    for (let r = 0; r < COLD_REPS; r++) {
+      for (const c of COLD) samples.get(c).push(await coldPage(context, url(c)));
+    }
+    for (const c of COLD) await coldPage(context, url(c, "&clear=1"));
+    for (const [c, ms] of samples) {
+      const sorted = [...ms].sort((a, b) => a - b);
+      rows.push({ contender: c.id, label: c.label, ours: !!c.ours, size, samples: ms, median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] });
+    }
+  }
+  return rows;
+}
+
+function coldReport(rows) {
+  const lines = [`\nCold start: a fresh page loads the library, opens the store and resolves one get (median, min–max over ${COLD_REPS} pages; ratio of medians to idb-keyval)`];
+  for (const size of COLD_SIZES) {
+    const at = rows.filter((r) => r.size === size);
+    const base = at.find((r) => r.contender === "idb-keyval");
+    lines.push(`\n${size.toLocaleString("en")} keys\n`);
+    lines.push(
+      markdown(
+        ["store", "cold start, median", "min–max", "vs idb-keyval"],
+        at.map((r) => [r.label, formatMs(r.median), `${formatMs(r.min)}–${formatMs(r.max)}`, base && r !== base ? versus(r.median, base.median) : ""]),
+      ),
+    );
+    const limit = size >= 10000 ? 1 : 1.2;
+    lines.push("");
+    for (const r of at.filter((r) => r.ours)) {
+      const ratio = base ? r.median / base.median : NaN;
+      lines.push(
+        `target ${ratio <= limit ? "MET   " : "MISSED"} at ${size.toLocaleString("en")} keys: ${r.label} cold start at most ${limit}× idb-keyval's (${ratio.toFixed(2)}×; range ${(r.min / base.median).toFixed(2)}–${(r.max / base.median).toFixed(2)}× its median)`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
 
 async function bundleSizes() {
   const read = (path) => readFile(join(REPO, path));
@@ -126,6 +200,7 @@ try {
     process.stderr.write(`  ${last}\n`);
   });
   page.on("pageerror", (err) => process.stderr.write(`page error: ${err.message}\n`));
+  const cold = COLD_REPS > 0 ? await coldStarts(context, server.url) : [];
   const url = `${server.url}/www/bench/${query ? `?${query}` : ""}`;
   process.stderr.write(`Benchmarking in ${browser.version()} at ${url}, profile on disk at ${profile.dir}\n`);
   await page.goto(url);
@@ -133,6 +208,7 @@ try {
   const results = await page.evaluate(() => window.benchResults);
   if (results.failed) throw new Error(results.failed);
 
+  results.coldStart = cold;
   results.browserBundles = results.bundles;
   results.bundles = await bundleSizes();
   results.browser = browser.version();
@@ -143,6 +219,7 @@ try {
 
   console.log(`Chromium profile: ${results.profile}; IndexedDB and localStorage write to that disk.`);
   console.log(report(results));
+  if (cold.length) console.log(coldReport(cold));
   if (!results.crossOriginIsolated) console.log("\nwarning: the page was not cross-origin isolated; timers were coarse (100 µs)");
   for (const e of results.errors) console.log(`\nproblem: ${e}`);
   console.log(`\nRun took ${results.seconds.toFixed(1)} s; results in ${OUT}`);

@@ -10,7 +10,7 @@ use crate::{Result, root};
 const FUZZ_SECONDS: &str = "30";
 
 /// The targets in `fuzz/fuzz_targets`: the snapshot decoder, and `JsonText` against serde_json.
-const FUZZ_TARGETS: &[&str] = &["decode_snapshot", "json_text"];
+const FUZZ_TARGETS: &[&str] = &["decode_snapshot", "json_text", "records"];
 
 /// One check: a cargo command line, or a function.
 enum Step {
