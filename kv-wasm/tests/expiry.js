@@ -103,11 +103,17 @@ export async function theJsSurface(any) {
     await kv.close();
     if (backend !== "memory") {
       const again = await Kv.open(kv.name, { backend, clock: () => clock.ms });
+      // Called at once, before the store has loaded: read from storage, by the store's clock
+      // (by the real one, a year on, the key would have expired).
+      eq(await again.get("short"), true, at("a get before the load"));
       eq(await again.ttl("short"), 3, at("an expiry survives reopening"));
       eq(await again.ttl("seen:1"), 30 * 86_400 - 94.75, at("so does the other"));
       clock.advance(3);
       eq(await again.has("short"), false, at("and expires on time"));
       await again.close();
+      const third = await Kv.open(kv.name, { backend, clock: () => clock.ms });
+      eq(await third.get("short", "gone"), "gone", at("a get before the load of an expired key"));
+      await third.close();
     }
   }
 }
