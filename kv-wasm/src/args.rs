@@ -1,14 +1,15 @@
 //! The arguments JS passes, checked and decoded: keys, values, `setMany`'s entries and
-//! `deleteMany`'s keys.
+//! `deleteMany`'s keys, times to live.
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::time::Duration;
 
 use js_sys::Array;
 use kv_core::JsonText;
 use wasm_bindgen::prelude::*;
 
-use crate::error::argument_error;
+use crate::error::{argument_error, concat};
 use crate::json::{own_entries, to_value};
 
 /// A key as given by JS: a string that is valid UTF-16 (else it could not be kept as is).
@@ -78,4 +79,39 @@ pub(crate) fn keys_of(keys: &JsValue) -> Result<Vec<String>, JsValue> {
         return Err(shape());
     };
     iter.map(|key| key_of(&key?)).collect()
+}
+
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// The seconds `ttl` gives, checked (see `browser.js`): a `TypeError` or `RangeError`
+    /// naming it otherwise.
+    #[wasm_bindgen(js_name = ttlOf, catch)]
+    fn ttl_seconds(ttl: &JsValue, what: &str) -> Result<f64, JsValue>;
+}
+
+/// A time to live as JS gives it: seconds, fractions allowed, at least 0.001 and finite
+/// (`what` names the argument in the error). A `TypeError` for anything but a number, a
+/// `RangeError` for a number out of range; the error names the value given.
+pub(crate) fn ttl_of(ttl: &JsValue, what: &str) -> Result<Duration, JsValue> {
+    let seconds = ttl_seconds(ttl, what)?;
+    // Rounded to the microsecond (no_std has no `f64::round`; the number is positive).
+    Ok(Duration::from_micros((seconds * 1e6 + 0.5) as u64))
+}
+
+/// The `ttl` of a write's options (`{ ttl }`, `undefined` or `{}`: none).
+pub(crate) fn write_ttl(options: &JsValue, call: &str) -> Result<Option<Duration>, JsValue> {
+    if options.is_undefined() {
+        return Ok(None);
+    }
+    if !options.is_object() || js_sys::Array::is_array(options) {
+        return Err(argument_error(
+            &concat(&[call, "'s options are an object: { ttl }"]),
+            options,
+        ));
+    }
+    let ttl = js_sys::Reflect::get(options, &"ttl".into())?;
+    if ttl.is_undefined() {
+        return Ok(None);
+    }
+    ttl_of(&ttl, &concat(&[call, "'s options.ttl"])).map(Some)
 }

@@ -64,15 +64,17 @@ function refuse(key, value) {
   );
 }
 
-export function toJson(value) {
+function stringify(value, replacer) {
   try {
-    return JSON.stringify(value, refuse);
+    return JSON.stringify(value, replacer);
   } catch (error) {
     if (error instanceof Error && error.name === "InvalidValueError") throw error;
     // A cycle, or a getter that threw.
     throw invalid(`the value cannot be written as JSON: ${messageOf(error)}`);
   }
 }
+
+export const toJson = (value) => stringify(value, refuse);
 
 // A lone surrogate would become U+FFFD on its way into wasm: the key would change.
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -111,6 +113,16 @@ function given(value) {
 export function argumentError(message, value) {
   return new TypeError(`${message}, not ${given(value)}`);
 }
+
+// A ttl as given (`what` names it): seconds, at least 0.001 (1 ms) and at most 2^53 ms.
+export function ttlOf(ttl, what) {
+  if (typeof ttl !== "number") throw argumentError(`${what} is a number of seconds (at least 0.001)`, ttl);
+  if (ttl >= 0.001 && ttl <= 9007199254740.991) return ttl;
+  throw new RangeError(`${what} is a finite number of seconds of at least 0.001 (1 ms), not ${ttl}: nothing was written`);
+}
+
+export const ttlTooLong = (seconds) =>
+  new RangeError(`a ttl of ${seconds} s ends after the latest expiry a store holds (2^53 - 1 ms after 1970): nothing was written`);
 
 // In the terms of Kv.open's `limits` option, which is what a JS caller can change.
 export function limitExceeded(option, actual, max) {
@@ -538,4 +550,66 @@ export function channel(name, receive) {
   const channel = new BroadcastChannel(name);
   channel.onmessage = (event) => receive(event.data);
   return channel;
+}
+
+// ---- memoize (kv.rs): a function's results kept in the store ----
+
+// As refuse, and every object's keys sorted: equal arguments give one key however built.
+function sorted(key, value) {
+  value = refuse.call(this, key, value);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  const out = {};
+  for (const k of Object.keys(value).sort()) out[k] = value[k];
+  return out;
+}
+
+async function sha256(text) {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) {
+    throw named(
+      "StorageUnavailableError",
+      "memoize hashes long keys and anonymous functions with crypto.subtle, which this context lacks (serve it over https or from localhost): give options.key and options.name",
+    );
+  }
+  const digest = new Uint8Array(await subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// `fn` with its results kept in `kv` under `name:[args as JSON]` (hashed if longer than
+// `maxKeyBytes`), or `key(...args)`; `ttl` (seconds, checked in kv.rs) or undefined. A result
+// of undefined and a rejection are not kept; concurrent calls with one key share one call.
+export function memoize(kv, fn, ttl, name, key, maxKeyBytes) {
+  const options = ttl === undefined ? undefined : { ttl };
+  const calls = new Map();
+  let base = name ?? (fn.name || undefined);
+  const keyOf = async (args) => {
+    base ??= `anonymous:${(await sha256(String(fn))).slice(0, 32)}`;
+    let json;
+    try {
+      json = stringify(args, sorted);
+    } catch (error) {
+      throw invalid(`a memoized function's arguments make its key, as JSON, but ${error.message}; or give options.key`);
+    }
+    const full = `${base}:${json}`;
+    return new TextEncoder().encode(full).length <= maxKeyBytes ? full : `${base}:sha256:${await sha256(full)}`;
+  };
+  return function memoized(...args) {
+    return (async () => {
+      const k = key ? key(...args) : await keyOf(args);
+      let call = calls.get(k);
+      if (!call) {
+        call = (async () => {
+          const kept = await kv.get(k);
+          if (kept !== undefined) return kept;
+          const result = await fn.apply(this, args);
+          if (result !== undefined) await kv.set(k, result, options);
+          return result;
+        })();
+        calls.set(k, call);
+        const done = () => calls.get(k) === call && calls.delete(k);
+        call.then(done, done);
+      }
+      return call;
+    })();
+  };
 }

@@ -21,6 +21,11 @@ extern "C" {
     /// The message of a stored record (or data) that does not decode: `what`, then the line
     /// and column if `line` is not 0, then `rest`. Numbers are written in JS, so that the
     /// module links no integer formatting.
+    /// The `RangeError` for a ttl of `seconds` that ends after the latest expiry a store holds
+    /// (the arguments' own check refuses every other bad ttl).
+    #[wasm_bindgen(js_name = ttlTooLong)]
+    fn ttl_too_long(seconds: f64) -> JsValue;
+
     #[wasm_bindgen(js_name = corruptMessage)]
     fn corrupt_message(what: &str, line: f64, column: f64, rest: &str) -> String;
 }
@@ -200,6 +205,9 @@ pub(crate) fn core_error<E: StorageError>(
             };
             limit_exceeded(option, e.actual as f64, e.max as f64)
         }
+        // A ttl ending past the latest expiry a store holds (the arguments' own check catches
+        // the rest): a number out of range, as JS calls it.
+        Error::Rejected(Rejected::Ttl(e)) => ttl_too_long(e.ttl.as_millis() as f64 / 1000.0),
         _ => {
             let name = match error.kind() {
                 ErrorKind::Corrupt => ErrorName::CorruptData,

@@ -6,11 +6,11 @@ use alloc::vec::Vec;
 
 use alloc::borrow::ToOwned;
 use js_sys::Function;
-use kv_core::{Change, Json, JsonText, Prepared, Stored};
+use kv_core::{Change, Json, JsonText, Prepared, RESERVED_PREFIX, decode_record};
 use wasm_bindgen::prelude::*;
 
 use crate::json::{from_text, report, utf8};
-use crate::kv::Shared;
+use crate::kv::{Mirror, Shared};
 
 /// Everything one write changes, owned: what listeners hear of, as `onChange` events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,12 +22,18 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    /// The owned form of `prepared`'s changes.
+    /// The owned form of `prepared`'s changes: each key's value without its expiry, and no
+    /// reserved key (the format marker is nobody's data). Expired keys the write removed are
+    /// deletes.
     pub(crate) fn of(prepared: &Prepared<impl Json>) -> Self {
         let changes = prepared
             .changes()
+            .filter(|change| !change.key().starts_with(RESERVED_PREFIX))
             .map(|change| match change {
-                Change::Put { key, value } => (key.to_owned(), Some(value.to_vec())),
+                Change::Put { key, value } => {
+                    let value = decode_record(value).map_or(value, |(_, value)| value);
+                    (key.to_owned(), Some(value.to_vec()))
+                }
                 Change::Delete { key } => (key.to_owned(), None),
             })
             .collect();
@@ -37,16 +43,17 @@ impl Batch {
         }
     }
 
-    /// A batch that replaces everything with what storage holds: how a mirror catches up
-    /// after losing track of other contexts' commits.
-    pub(crate) fn replacing(stored: Stored) -> Self {
-        let changes = match stored {
-            Stored::Records(records) => records.into_iter().map(|(k, v)| (k, Some(v))).collect(),
-            Stored::Nothing
-            | Stored::Snapshot(_)
-            | Stored::Journaled { .. }
-            | Stored::Corrupt(_) => Vec::new(),
-        };
+    /// A batch that replaces everything with what `mirror` holds (every key that exists):
+    /// how listeners hear that a mirror caught up after losing track of other contexts'
+    /// commits.
+    pub(crate) fn replacing(mirror: &Mirror) -> Self {
+        let changes = mirror
+            .sorted_keys()
+            .filter_map(|key| {
+                let value = mirror.get(key)?;
+                Some((key.to_owned(), Some(value.as_str().as_bytes().to_vec())))
+            })
+            .collect();
         Self {
             clear: true,
             changes,

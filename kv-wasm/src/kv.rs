@@ -11,33 +11,44 @@ use core::pin::Pin;
 
 use js_sys::futures::{JsFuture, future_to_promise, spawn_local};
 use js_sys::{Array, Function, Promise};
-use kv_core::{Error, JsonText, Store, Stored, Transaction};
+use kv_core::{Error, JsonText, RESERVED_PREFIX, Store, Stored, Transaction, Ttl};
 use wasm_bindgen::prelude::*;
 
-use crate::args::{entries_of, key_of, keys_of, optional_value};
-use crate::error::{BrowserError, ErrorName, core_error, js_error, storage_error, type_error};
+use crate::args::{entries_of, key_of, keys_of, optional_value, ttl_of, write_ttl};
+use crate::error::{
+    BrowserError, ErrorName, argument_error, core_error, js_error, storage_error, type_error,
+};
 use crate::idb::{Durability, IdbPersist, Records};
-use crate::json::{from_text, to_js, utf8};
+use crate::json::{from_text, to_js};
 use crate::local::LocalPersist;
-use crate::options::{Kind, Options, parse_options};
+use crate::options::{JsClock, Kind, Options, parse_options};
 use crate::queue::WriteQueue;
 use crate::remote::{Remote, Stale};
 use crate::write::{Op, OpError};
 
+#[wasm_bindgen(module = "/src/browser.js")]
+extern "C" {
+    /// `f` with its results kept in `kv` (see `memoize` in `browser.js`).
+    #[wasm_bindgen(js_name = memoize)]
+    fn memoize_js(
+        kv: &JsValue,
+        f: &Function,
+        ttl: &JsValue,
+        name: &JsValue,
+        key: &JsValue,
+        max_key_bytes: f64,
+    ) -> Function;
+}
+
 /// The mirror: the core's store with no storage of its own (this module does the I/O), so
 /// that reads never wait for storage.
-pub(crate) type Mirror = Store<(), fn() -> u64, JsonText>;
+pub(crate) type Mirror = Store<(), JsClock, JsonText>;
 
 /// The promise of `future`. Every method's future is boxed into this one type, so the
 /// promise machinery is compiled once rather than once per method (a few KB each).
 fn promise(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
     let future: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(future);
     future_to_promise(future)
-}
-
-/// `Date.now()` in whole unix seconds: the time a write without a value stores.
-fn now() -> u64 {
-    (js_sys::Date::now() / 1000.0) as u64
 }
 
 #[derive(Debug)]
@@ -213,6 +224,7 @@ impl Kv {
         let shared = Rc::clone(&self.shared);
         promise(async move {
             let key = key_of(&key)?;
+            let clock = shared.mirror()?.clock().clone();
             let keys = Array::of1(&JsValue::from_str(&key));
             let records = shared
                 .backend
@@ -226,7 +238,7 @@ impl Kv {
                 .collect();
             let one = Store::<(), _, JsonText>::from_stored(
                 Stored::Records(stored),
-                now as fn() -> u64,
+                clock,
                 kv_core::Limits::DEFAULT,
             )
             .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
@@ -256,46 +268,74 @@ impl Kv {
     /// Every key with its value, as one object.
     #[wasm_bindgen(js_name = getAll, unchecked_return_type = "Promise<Record<string, Json>>")]
     pub fn get_all(&self) -> Promise {
-        // The core's snapshot is the whole store as one JSON object, encoded without first
-        // copying the map.
-        self.read(|mirror| Ok(from_text(utf8(&mirror.snapshot()))))
+        // One JSON object, parsed once: every live key (not the snapshot, which keeps expired
+        // keys and the expiries too), in ascending order.
+        self.read(|mirror| {
+            let mut entries: Vec<_> = mirror.iter().collect();
+            entries.sort_unstable_by_key(|(key, _)| *key);
+            let mut json = String::from("{");
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    json.push(',');
+                }
+                json.push_str(JsonText::string(key).as_str());
+                json.push(':');
+                json.push_str(value.as_str());
+            }
+            json.push('}');
+            Ok(from_text(&json))
+        })
     }
 
     /// Sets `key` to `value`; without a value (or with `undefined`), to the current time in
-    /// whole unix seconds.
+    /// whole unix seconds. With `{ ttl }` (seconds, at least 0.001) the key expires that long
+    /// from now; without, it never does (an expiry it had is removed).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn set(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "Json")] value: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "KvWriteOptions")] options: JsValue,
     ) -> Promise {
-        let args = key_of(&key).and_then(|key| Ok((key, optional_value(&value)?)));
-        self.write(args, |(key, value), tx| {
-            match value {
-                Some(value) => tx.set(key.clone(), value.clone())?,
-                None => {
-                    tx.touch(key.clone())?;
-                }
+        let args = key_of(&key)
+            .and_then(|key| Ok((key, optional_value(&value)?, write_ttl(&options, "set")?)));
+        self.write(args, |(key, value, ttl), tx| {
+            let value = value.clone().unwrap_or_else(|| JsonText::from(tx.now()));
+            match ttl {
+                Some(ttl) => tx.set_with_ttl(key.clone(), value, *ttl)?,
+                None => tx.set(key.clone(), value)?,
             }
             Ok(JsValue::UNDEFINED)
         })
     }
 
-    /// Sets `key` to `value` (or the current time) unless it exists; resolves whether it
-    /// was set.
+    /// Sets `key` to `value` (or the current time) unless it exists (an expired key does
+    /// not); resolves whether it was set. With `{ ttl }` the new key expires that long from
+    /// now.
     #[wasm_bindgen(js_name = setIfAbsent, unchecked_return_type = "Promise<boolean>")]
     pub fn set_if_absent(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "Json")] value: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "KvWriteOptions")] options: JsValue,
     ) -> Promise {
-        let args = key_of(&key).and_then(|key| Ok((key, optional_value(&value)?)));
+        let args = key_of(&key).and_then(|key| {
+            Ok((
+                key,
+                optional_value(&value)?,
+                write_ttl(&options, "setIfAbsent")?,
+            ))
+        });
         self.write_reading(
             args,
-            |(key, _)| Some(vec![key.clone()]),
-            |(key, value), tx| {
+            |(key, _, _)| Some(vec![key.clone()]),
+            |(key, value, ttl), tx| {
                 let value = value.clone().unwrap_or_else(|| JsonText::from(tx.now()));
-                Ok(tx.set_if_absent(key.clone(), value)?.into())
+                let set = match ttl {
+                    Some(ttl) => tx.set_if_absent_with_ttl(key.clone(), value, *ttl)?,
+                    None => tx.set_if_absent(key.clone(), value)?,
+                };
+                Ok(set.into())
             },
         )
     }
@@ -319,10 +359,15 @@ impl Kv {
             unchecked_param_type = "Record<string, Json> | Iterable<readonly [string, Json]>"
         )]
         entries: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "KvWriteOptions")] options: JsValue,
     ) -> Promise {
-        self.write(entries_of(&entries), |entries, tx| {
+        let args = write_ttl(&options, "setMany").and_then(|ttl| Ok((entries_of(&entries)?, ttl)));
+        self.write(args, |(entries, ttl), tx| {
             for (key, value) in entries {
-                tx.set(key.clone(), value.clone())?;
+                match ttl {
+                    Some(ttl) => tx.set_with_ttl(key.clone(), value.clone(), *ttl)?,
+                    None => tx.set(key.clone(), value.clone())?,
+                }
             }
             Ok(JsValue::UNDEFINED)
         })
@@ -380,7 +425,7 @@ impl Kv {
                 }
                 match optional_value(&next).map_err(OpError::Js)? {
                     Some(value) => {
-                        tx.set(key.clone(), value.clone())?;
+                        tx.set_keeping_ttl(key.clone(), value.clone())?;
                         Ok(to_js(&value))
                     }
                     None => {
@@ -390,6 +435,98 @@ impl Kv {
                 }
             },
         )
+    }
+
+    /// The seconds `key` has left to live (fractions of a second included): `null` for a key
+    /// that never expires, `undefined` for one that is absent or has expired.
+    #[wasm_bindgen(unchecked_return_type = "Promise<number | null | undefined>")]
+    pub fn ttl(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue) -> Promise {
+        self.read(move |mirror| {
+            Ok(match mirror.ttl(&key_of(&key)?) {
+                Ttl::Missing => JsValue::UNDEFINED,
+                Ttl::Never => JsValue::NULL,
+                Ttl::Left(left) => JsValue::from_f64(left.as_millis() as f64 / 1000.0),
+            })
+        })
+    }
+
+    /// Gives `key` an expiry `ttl` seconds from now, or (`null`) none; resolves whether the
+    /// key exists. A missing or expired key stays missing.
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
+    pub fn expire(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number | null")] ttl: JsValue,
+    ) -> Promise {
+        let args = key_of(&key).and_then(|key| {
+            let ttl = if ttl.is_null() {
+                None
+            } else {
+                Some(ttl_of(&ttl, "expire's ttl (or null, for none)")?)
+            };
+            Ok((key, ttl))
+        });
+        self.write_reading(
+            args,
+            |(key, _)| Some(vec![key.clone()]),
+            |(key, ttl), tx| Ok(tx.expire(key, *ttl)?.into()),
+        )
+    }
+
+    /// Removes from storage every key that has expired (reads never see them, and writes
+    /// remove a few each); resolves how many it removed. Listeners hear of each as deleted.
+    #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
+    pub fn purge(&self) -> Promise {
+        self.write_reading(
+            Ok(()),
+            |()| Some(Vec::new()),
+            |(), tx| Ok(JsValue::from_f64(tx.purge() as f64)),
+        )
+    }
+
+    /// `f` with its results kept in this store: an async function taking the same
+    /// arguments. Its TypeScript signature is in `lib.rs`.
+    #[wasm_bindgen(skip_typescript)]
+    pub fn memoize(&self, f: JsValue, options: JsValue) -> Result<Function, JsValue> {
+        let f: Function = f
+            .dyn_into()
+            .map_err(|f| argument_error("memoize takes the function whose results to keep", &f))?;
+        let field = |name: &str| -> Result<JsValue, JsValue> {
+            if options.is_undefined() {
+                return Ok(JsValue::UNDEFINED);
+            }
+            if !options.is_object() {
+                return Err(argument_error(
+                    "memoize's options are an object: { ttl, key, name }",
+                    &options,
+                ));
+            }
+            js_sys::Reflect::get(&options, &name.into())
+        };
+        let ttl = field("ttl")?;
+        if !ttl.is_undefined() {
+            ttl_of(&ttl, "memoize's options.ttl")?;
+        }
+        let name = field("name")?;
+        if !name.is_undefined() && name.as_string().is_none_or(|name| name.is_empty()) {
+            return Err(argument_error(
+                "memoize's options.name is a non-empty string",
+                &name,
+            ));
+        }
+        let key = field("key")?;
+        if !key.is_undefined() && !key.is_function() {
+            return Err(argument_error(
+                "memoize's options.key is a function: (...args) => key",
+                &key,
+            ));
+        }
+        let max_key_bytes = self.shared.mirror()?.limits().max_key_bytes;
+        // A second JS object for this same store, for the function to call.
+        let kv = JsValue::from(Kv {
+            shared: Rc::clone(&self.shared),
+        });
+        Ok(memoize_js(&kv, &f, &ttl, &name, &key, max_key_bytes as f64))
     }
 
     /// Removes every key.
@@ -514,8 +651,11 @@ impl Shared {
     /// requested before it and answered without waiting for the whole store.
     async fn load(&self) {
         let _ = JsFuture::from(crate::json::next_task()).await;
+        let clock = self
+            .mirror()
+            .map_or(JsClock::Date, |mirror| mirror.clock().clone());
         let loaded = match self.backend.load().await {
-            Ok(stored) => Store::from_stored(stored, now as fn() -> u64, self.limits)
+            Ok(stored) => Store::from_stored(stored, clock, self.limits)
                 .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL)),
             Err(e) => Err(storage_error(&e)),
         };
@@ -534,10 +674,11 @@ impl Shared {
                     } else {
                         early.keys.iter().map(String::as_str).collect()
                     };
+                    // The format marker is nobody's data.
+                    let keys = keys.into_iter().filter(|k| !k.starts_with(RESERVED_PREFIX));
                     let batch = crate::events::Batch {
                         clear: early.clear,
                         changes: keys
-                            .into_iter()
                             .map(|k| (k.into(), mirror.get(k).map(|v| v.as_str().into())))
                             .collect(),
                     };
@@ -597,11 +738,12 @@ async fn open(name: &JsValue, options: &JsValue) -> Result<Kv, JsValue> {
         kind,
         limits,
         durability,
+        clock,
     } = parse_options(options)?;
     let backend = Backend::open(kind, &name, durability)
         .await
         .map_err(|e| storage_error(&e))?;
-    let mirror = Store::from_stored(Stored::Nothing, now as fn() -> u64, limits)
+    let mirror = Store::from_stored(Stored::Nothing, clock, limits)
         .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
     let shared = Rc::new_cyclic(|me: &Weak<Shared>| {
         let remote = match &backend {

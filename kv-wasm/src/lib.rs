@@ -93,6 +93,33 @@ export interface KvOptions {
   limits?: KvLimits;
   /** When an IndexedDB write resolves (default `"strict"`: once it is on disk); other backends ignore it. */
   durability?: KvDurability;
+  /**
+   * The time the store goes by, in milliseconds since 1970 (default `Date.now`): when keys
+   * expire, and what a value-less write stores. For tests, to move time by hand.
+   */
+  clock?: () => number;
+}
+
+/** Options of `set`, `setIfAbsent` and `setMany`. */
+export interface KvWriteOptions {
+  /**
+   * Seconds until the keys written expire (fractions allowed, at least 0.001); without it they
+   * never do, and `set` removes an expiry the key had.
+   */
+  ttl?: number;
+}
+
+/** How `memoize` keeps results. */
+export interface KvMemoizeOptions<A extends unknown[]> {
+  /** Seconds each result is kept (at least 0.001); without it, until deleted. */
+  ttl?: number;
+  /**
+   * The store key of a call (default: `name`, then the arguments as JSON with object keys
+   * sorted, hashed with SHA-256 if the key would pass `limits.maxKeyBytes`).
+   */
+  key?: (...args: A) => string;
+  /** What keys begin with (default: the function's name; for an anonymous one, a hash of its source). */
+  name?: string;
 }
 
 /** One key changed: set to `value`, or deleted. */
@@ -117,6 +144,16 @@ export interface Kv {
   get(key: string): Promise<Json | undefined>;
   /** The value under `key`, or `fallback` if there is none (`null` is a value). */
   get<F>(key: string, fallback: F): Promise<Json | F>;
+  /**
+   * `fn` with its results kept in this store: an async function taking the same arguments,
+   * which resolves the kept result if there is one and otherwise calls `fn` and keeps what it
+   * resolves. A result of `undefined` and a rejection are not kept; a result JSON cannot hold
+   * rejects with `InvalidValueError`. Concurrent calls with one key share one call of `fn`.
+   */
+  memoize<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    options?: KvMemoizeOptions<A>,
+  ): (...args: A) => Promise<Awaited<R>>;
 }
 
 // `Kv` has wasm-bindgen's `[Symbol.dispose]()` (its `free()`); this declares the symbol

@@ -1,7 +1,7 @@
-//! `Kv.open`'s options: where the store lives, its limits and its durability.
+//! `Kv.open`'s options: where the store lives, its limits, its durability and its clock.
 
-use js_sys::Reflect;
-use kv_core::Limits;
+use js_sys::{Function, Reflect};
+use kv_core::{Clock, Limits};
 use wasm_bindgen::prelude::*;
 
 use crate::error::type_error;
@@ -30,6 +30,39 @@ pub(crate) struct Options {
     pub(crate) kind: Kind,
     pub(crate) limits: Limits,
     pub(crate) durability: Durability,
+    pub(crate) clock: JsClock,
+}
+
+/// What a store reads the time from: `Date.now()`, or the function `options.clock` gave (a
+/// test's hand-set time).
+#[derive(Debug, Clone)]
+pub(crate) enum JsClock {
+    Date,
+    Given(Function),
+}
+
+impl Clock for JsClock {
+    fn now(&self) -> u64 {
+        self.now_ms() / 1000
+    }
+
+    fn now_ms(&self) -> u64 {
+        let ms = match self {
+            Self::Date => js_sys::Date::now(),
+            Self::Given(clock) => match clock.call0(&JsValue::UNDEFINED).map(|t| t.as_f64()) {
+                Ok(Some(ms)) if ms >= 0.0 && ms.is_finite() => ms,
+                // A clock cannot fail the write that reads it: the page hears of it, and the
+                // store goes by the browser's time.
+                Ok(_) | Err(_) => {
+                    crate::json::report(&type_error(
+                        "options.clock returned no time: it returns milliseconds since 1970, as Date.now() does; the store used Date.now()",
+                    ));
+                    js_sys::Date::now()
+                }
+            },
+        };
+        ms as u64
+    }
 }
 
 pub(crate) fn parse_options(options: &JsValue) -> Result<Options, JsValue> {
@@ -37,13 +70,14 @@ pub(crate) fn parse_options(options: &JsValue) -> Result<Options, JsValue> {
         kind: Kind::IndexedDb,
         limits: Limits::DEFAULT,
         durability: Durability::Strict,
+        clock: JsClock::Date,
     };
     if options.is_undefined() || options.is_null() {
         return Ok(parsed);
     }
     if !options.is_object() {
         return Err(type_error(
-            "Kv.open's options are an object: { backend, limits, durability }",
+            "Kv.open's options are an object: { backend, limits, durability, clock }",
         ));
     }
     parsed.kind = choice(
@@ -71,6 +105,15 @@ pub(crate) fn parse_options(options: &JsValue) -> Result<Options, JsValue> {
         return Err(type_error(
             "localStorage cannot be durable \"strict\": the browser writes it to disk seconds after each call and no API flushes it, so a browser that is killed loses the latest writes; use { backend: \"indexedDB\" } (strict by default)",
         ));
+    }
+    let clock = Reflect::get(options, &"clock".into())?;
+    if !clock.is_undefined() {
+        let clock: Function = clock.dyn_into().map_err(|_| {
+            type_error(
+                "options.clock is a function returning milliseconds since 1970, as Date.now() does",
+            )
+        })?;
+        parsed.clock = JsClock::Given(clock);
     }
     let limits = Reflect::get(options, &"limits".into())?;
     if limits.is_undefined() {

@@ -155,16 +155,15 @@ impl Shared {
 
     /// Replaces the mirror with everything storage holds; listeners hear of any difference.
     fn replace_all(&self, stored: Stored) -> Result<(), JsValue> {
-        let batch = Batch::replacing(stored.clone());
-        let changed = {
+        let batch = {
             let mut mirror = self.mirror_mut()?;
             let before = mirror.snapshot();
             mirror
                 .replace_all(stored)
                 .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
-            mirror.snapshot() != before
+            (mirror.snapshot() != before).then(|| Batch::replacing(&mirror))
         };
-        if changed {
+        if let Some(batch) = batch {
             self.notify("remote", &batch);
         }
         Ok(())

@@ -8,7 +8,10 @@
 //! `readwrite` transaction, or under the store's Web Lock for `localStorage`, the keys are
 //! read again, the mirror catches up with them ([`kv_core::Store::refresh`]), and the call is
 //! decided again if they differed. A blind write (`set`, `setMany`, `clear`) depends on
-//! nothing stored and is written as it is: the last writer wins.
+//! nothing stored and is written as it is: the last writer wins. But a write also removes a
+//! few expired keys, and the core records each removal as a read of the expired record it
+//! saw: a blind write that removes any is decided against storage too, so that it never
+//! deletes a key another context has set again meanwhile (`purge`'s removals likewise).
 
 use alloc::boxed::Box;
 use alloc::rc::Rc;
@@ -95,6 +98,14 @@ impl Shared {
             return self.write_atomic(op.run, reads).await;
         }
         let (result, prepared) = self.prepare(&mut op.run)?;
+        if matches!(self.backend, Backend::IndexedDb(_)) && prepared.reads().next().is_some() {
+            // It removes expired keys: decided against storage (see the module's docs).
+            let reads: Array = prepared
+                .reads()
+                .map(|(key, _)| JsValue::from_str(key))
+                .collect();
+            return self.write_atomic(op.run, reads).await;
+        }
         if !prepared.is_empty() {
             let message = remote::encode(prepared.clears(), prepared.changes());
             let written = self
@@ -197,8 +208,31 @@ impl Shared {
     }
 
     /// Brings the mirror up to date with records just read from storage, and tells the
-    /// listeners what differed (another context's commit). Returns whether anything did.
+    /// listeners what differed (another context's commit): a key whose value or expiry is
+    /// another now, or whose record is gone (an expired key another context removed: a
+    /// delete). Returns whether the mirror differed, in which case a call decided against it
+    /// must be decided again.
     pub(crate) fn refresh(&self, records: &Records) -> Result<bool, JsValue> {
+        let before: Vec<_> = {
+            let mirror = self.mirror()?;
+            records
+                .0
+                .iter()
+                .map(|(key, _)| held(&mirror, key))
+                .collect()
+        };
+        let changed = self
+            .mirror_mut()?
+            .refresh(
+                records
+                    .0
+                    .iter()
+                    .map(|(key, text)| (key.as_str(), text.as_deref().map(str::as_bytes))),
+            )
+            .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
+        if !changed {
+            return Ok(false);
+        }
         let differ = {
             let mirror = self.mirror()?;
             Batch {
@@ -206,23 +240,17 @@ impl Shared {
                 changes: records
                     .0
                     .iter()
-                    .filter(|(key, text)| mirror.get(key).map(JsonText::as_str) != text.as_deref())
-                    .map(|(key, text)| (key.clone(), text.clone().map(String::into_bytes)))
+                    .zip(before)
+                    .filter_map(|((key, _), before)| {
+                        let after = held(&mirror, key);
+                        (before != after).then(|| (key.clone(), after.0.map(String::into_bytes)))
+                    })
                     .collect::<Vec<_>>(),
             }
         };
-        if differ.changes.is_empty() {
-            return Ok(false);
+        if !differ.changes.is_empty() {
+            self.notify("remote", &differ);
         }
-        self.mirror_mut()?
-            .refresh(
-                differ
-                    .changes
-                    .iter()
-                    .map(|(key, text)| (key.as_str(), text.as_deref())),
-            )
-            .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
-        self.notify("remote", &differ);
         Ok(true)
     }
 
@@ -237,4 +265,15 @@ impl Shared {
         }
         self.notify("local", &batch);
     }
+}
+
+/// What the mirror holds for `key`, as listeners see it: its value's text if it exists (has
+/// not expired), and its expiry (an expired key's too, until its record is removed). Reserved
+/// keys (the format marker) are nobody's data.
+fn held(mirror: &crate::kv::Mirror, key: &str) -> (Option<String>, Option<u64>) {
+    if key.starts_with(kv_core::RESERVED_PREFIX) {
+        return (None, None);
+    }
+    let value = mirror.get(key).map(|value| String::from(value.as_str()));
+    (value, mirror.expires_at(key))
 }

@@ -142,3 +142,54 @@ test("the extension's service worker and its popup claim each ID once and lose n
     await context.close();
   }
 });
+
+test("the extension's worker remembers IDs for 30 days, and the expiry survives a browser restart", async () => {
+  const MONTH = 30 * 86_400;
+  // A hand-set clock for a store of the worker's own, so that expiry is seen without waiting.
+  const T0 = 1_763_700_800_000;
+  let context = await launchProfile(profile.dir, { extension });
+  let leftBefore;
+  try {
+    const sw = await worker(context);
+    assert.equal(await sw.evaluate(() => self.seen.remember("ttl-1")), true);
+    leftBefore = await sw.evaluate(() => self.seen.ttl("ttl-1"));
+    assert.ok(leftBefore > MONTH - 60 && leftBefore <= MONTH, `remembered for 30 days: ${leftBefore} s left`);
+    const claimed = await sw.evaluate(
+      async ([t0, month]) => {
+        const kv = await self.seen.open("seen-clock", { clock: () => t0 });
+        const claimed = await kv.setIfAbsent("id-1", undefined, { ttl: month });
+        await kv.close();
+        return claimed;
+      },
+      [T0, MONTH],
+    );
+    assert.equal(claimed, true);
+  } finally {
+    await context.close();
+  }
+
+  context = await launchProfile(profile.dir, { extension });
+  try {
+    const sw = await worker(context);
+    const left = await sw.evaluate(() => self.seen.ttl("ttl-1"));
+    assert.ok(left > MONTH - 600 && left < leftBefore, `the same expiry after the restart: ${left} s left, ${leftBefore} before`);
+    assert.ok((await sw.evaluate(() => self.seen.list())).some((e) => e.id === "ttl-1"));
+    assert.equal(await sw.evaluate(() => self.seen.remember("ttl-1")), false, "still seen");
+    const [before, after] = await sw.evaluate(
+      async ([t0, month]) => {
+        let now = t0 + month * 1000 - 1;
+        const kv = await self.seen.open("seen-clock", { clock: () => now });
+        const before = [await kv.has("id-1"), await kv.ttl("id-1"), await kv.setIfAbsent("id-1", undefined, { ttl: month })];
+        now += 1;
+        const after = [await kv.has("id-1"), await kv.ttl("id-1"), await kv.setIfAbsent("id-1", undefined, { ttl: month })];
+        await kv.close();
+        return [before, after];
+      },
+      [T0, MONTH],
+    );
+    assert.deepEqual(before, [true, 0.001, false], "1 ms before the 30 days end, the ID is still seen");
+    assert.deepEqual(after, [false, undefined, true], "from the moment they end, it is new again");
+  } finally {
+    await context.close();
+  }
+});

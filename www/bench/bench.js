@@ -191,6 +191,92 @@ async function measureSize(all, size, errors) {
   });
 }
 
+// Expiry, for the stores that have it (kv-wasm): a set with a ttl against one without, in
+// alternating calls on one store; and get on a store where half the keys have expired against
+// one where none has (no key has an expiry), the two stores read in alternating rounds.
+async function measureExpiry(all, size, errors) {
+  const rows = [];
+  for (const c of all.filter((c) => c.library === "kv-wasm")) {
+    log(`${size.toLocaleString("en")} keys: expiry, ${c.label}…`);
+    try {
+      const fill = async (store, ttl) => {
+        await store.clear();
+        for (let from = 0; from < size; from += CONFIG.batch) {
+          const batch = entries(from, Math.min(CONFIG.batch, size - from), 1_700_000_000);
+          // Every other key expires, after `ttl` seconds; the others never.
+          const expiring = ttl ? batch.filter((_, i) => i % 2 === 0) : [];
+          await store.setMany(ttl ? batch.filter((_, i) => i % 2 === 1) : batch);
+          if (expiring.length) await store.setManyWithTtl(expiring, ttl);
+        }
+      };
+      const plain = await c.open(`bench-${c.id}-${size}-plain`);
+      const half = await c.open(`bench-${c.id}-${size}-half`);
+      await fill(plain, 0);
+      await fill(half, 0.001);
+      // Past the 1 ms: half the keys of `half` have expired (no write follows that would
+      // remove them).
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const pick = random(size);
+      const anyKey = () => key(Math.floor(pick() * size));
+      const sets = [];
+      const ttlSets = [];
+      for (let i = 0; i < CONFIG.sets; i++) {
+        // The same keys in both, alternating which goes first; overwritten with a ttl of a day,
+        // so none expires during the run.
+        const k = key(i % Math.min(size, 1000));
+        const plainSet = () => time(() => plain.set(k, i));
+        const ttlSet = () => time(() => plain.setWithTtl(k, i, 86_400));
+        if (i % 2) {
+          sets.push(await plainSet());
+          ttlSets.push(await ttlSet());
+        } else {
+          ttlSets.push(await ttlSet());
+          sets.push(await plainSet());
+        }
+      }
+      // `plain` now holds keys with a ttl (the ttl sets): filled again without, for the gets.
+      await fill(plain, 0);
+      const gets = { plain: [], half: [] };
+      // Groups of 100 reads: the two differ by less than the timer's step over ten.
+      const group = 100;
+      const readGroup = async (store, into) => {
+        const keys = Array.from({ length: group }, anyKey);
+        const took = await time(async () => {
+          for (const k of keys) await store.get(k);
+        });
+        into.push(took / group);
+      };
+      for (let i = 0; i < Math.max(10, CONFIG.gets / group); i++) {
+        await readGroup(plain, gets.plain);
+        await readGroup(half, gets.half);
+      }
+      const live = (await half.keys()).length;
+      if (live !== size / 2) throw new Error(`${live} of ${size} keys live in the half-expired store`);
+      for (const store of [plain, half]) {
+        await store.clear();
+        await store.close();
+      }
+      const median = (samples) => summary(samples).median;
+      rows.push(
+        { contender: c.id, size, condition: "set, no ttl", median: median(sets) },
+        { contender: c.id, size, condition: "set, ttl 1 day", median: median(ttlSets), versus: median(sets), target: 1.1 },
+        { contender: c.id, size, condition: "get, no key has expired (none has a ttl)", median: median(gets.plain) },
+        {
+          contender: c.id,
+          size,
+          condition: "get, half the keys have expired",
+          median: median(gets.half),
+          versus: median(gets.plain),
+          target: 1.2,
+        },
+      );
+    } catch (err) {
+      errors.push(`${c.label}, ${size} keys, expiry: ${err?.name ?? "Error"}: ${err?.message ?? err}`);
+    }
+  }
+  return rows;
+}
+
 async function gzipSize(bytes) {
   const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
   return (await new Response(stream).arrayBuffer()).byteLength;
@@ -229,11 +315,13 @@ async function run() {
     crossOriginIsolated,
     contenders: all.map(({ id, label, library }) => ({ id, label, library })),
     rows: [],
+    expiry: [],
     errors: error ? [error] : [],
     bundles: [],
   };
   for (const size of CONFIG.sizes) {
     results.rows.push(...(await measureSize(all, size, results.errors)));
+    results.expiry.push(...(await measureExpiry(all, size, results.errors)));
   }
   log("Bundle sizes…");
   results.bundles = await bundleSizes();

@@ -3,7 +3,8 @@
 //
 //   open(name) -> handle;  handle.get(key), .set(key, value), .setMany([[key, value], ...]),
 //   .getAll(), .clear(), .close(), and where the library has them: .setIfAbsent(key, value)
-//   (resolves whether it wrote) and .update(key, f)
+//   (resolves whether it wrote) and .update(key, f); kv-wasm's also .setWithTtl(key, value,
+//   ttl), .setManyWithTtl(entries, ttl) and .keys(), for the expiry measurements
 //
 // Each adapter uses the library the way its README recommends, and its fastest documented
 // call for each operation: a user would pick those.
@@ -37,6 +38,9 @@ function kvWasm(Kv, options) {
       return {
         get: (k) => kv.get(k),
         set: (k, v) => kv.set(k, v),
+        setWithTtl: (k, v, ttl) => kv.set(k, v, { ttl }),
+        setManyWithTtl: (entries, ttl) => kv.setMany(entries, { ttl }),
+        keys: () => kv.keys(),
         setIfAbsent: (k, v) => kv.setIfAbsent(k, v),
         update: (k, f) => kv.update(k, f),
         setMany: (entries) => kv.setMany(entries),

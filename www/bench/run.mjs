@@ -140,6 +140,25 @@ function report(results) {
       }
     }
   }
+  if (results.expiry?.length) {
+    lines.push("\nExpiry (kv-wasm; times per call; ratio to the row above it)\n");
+    lines.push(
+      markdown(
+        ["store", "keys", "condition", "median", "ratio", "target"],
+        results.expiry.map((r) => {
+          const ratio = r.versus ? r.median / r.versus : undefined;
+          return [
+            label[r.contender],
+            r.size.toLocaleString("en"),
+            r.condition,
+            formatMs(r.median),
+            ratio ? `${ratio.toFixed(2)}×` : "",
+            r.target ? `${ratio <= r.target ? "MET" : "MISSED"}: at most ${r.target}×` : "",
+          ];
+        }),
+      ),
+    );
+  }
   lines.push("\nBundle size (gzip: zlib level 9)\n");
   lines.push(
     markdown(

@@ -14,10 +14,19 @@ store.then((kv) =>
   }),
 );
 
+// An ID is forgotten 30 days after it was first seen (then it is new again), so the store
+// stops growing.
+const FORGET_AFTER = 30 * 86_400;
+
 /** Remembers an ID or page the first time it is seen; resolves to true if it was new. */
 async function remember(id) {
   if (typeof id !== "string" || id === "") throw new TypeError("an ID is a non-empty string");
-  return (await store).setIfAbsent(id);
+  return (await store).setIfAbsent(id, undefined, { ttl: FORGET_AFTER });
+}
+
+/** The seconds until `id` is forgotten; undefined if it is not remembered. */
+async function ttl(id) {
+  return (await store).ttl(id);
 }
 
 /** Everything seen, newest first, as [{ id, firstSeen }] with firstSeen in unix seconds. */
@@ -69,4 +78,11 @@ chrome.runtime.onMessage.addListener((msg, _sender, reply) => {
 
 // The same operations for tools that can evaluate code in the worker (tests, DevTools), and a
 // way to open another store of the extension's.
-globalThis.seen = { remember, list, forget, clear, open: (name) => store.then(() => Kv.open(name)) };
+globalThis.seen = {
+  remember,
+  list,
+  forget,
+  clear,
+  ttl,
+  open: (name, options) => store.then(() => Kv.open(name, options)),
+};
