@@ -3,9 +3,10 @@
 //
 //   node --test tests/npm/size.test.mjs      (after `cargo xtask package`)
 //
-// Issue 14 asks for 24 KiB; this branch reached 69.5 KiB (from 76.2 KiB built the same way
-// before it), so the budget here is what was reached, rounded up, and keeps it from growing
-// back. Lower it when the package shrinks.
+// Issue 14 asks for 24 KiB, which is not reached. The size work took the package from 76.2 to
+// 69.5 KiB; expiry (its core code, the JS calls and memoize) then added 11.8 KiB, to 81.3 KiB.
+// The budget is what is shipped now, rounded up: it keeps the package from growing unnoticed.
+// Lower it when the package shrinks.
 
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
@@ -15,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
 const PKG = fileURLToPath(new URL("../../kv-wasm/pkg/", import.meta.url));
-const BUDGET_KIB = 70;
+const BUDGET_KIB = 82;
 
 async function loaded() {
   const files = ["kv_wasm_bg.wasm", "kv_wasm.js"];
