@@ -90,28 +90,19 @@ impl Record {
             match change {
                 Change::Put { key, value } => {
                     // A record is the value's JSON, or for an expiring key U+0000, the expiry,
-                    // a space and the JSON (`kv_core::encode_record`): the expiry travels as
-                    // its own part, so a body stays JSON.
-                    let (expires, value) = match kv_core::decode_record(value) {
-                        Ok(split) => split,
-                        // The core only hands over records it encoded; were one ever not to
-                        // read, its bytes travel as text and replay refuses them, loudly.
-                        Err(_) => (None, value),
-                    };
+                    // a space and the JSON (`kv_core::encode_record`). An expiring record
+                    // travels whole as the text of a `set-text`: a release from before expiry
+                    // reads the line, finds the `\u0000format` marker the same commit put
+                    // first, and refuses the store as written by a newer version (rather
+                    // than as a journal it cannot read).
                     let text = value.contains(&b'\n') || value.first() == Some(&0);
-                    let tag: &[u8] = match (expires.is_some(), text) {
-                        (false, false) => b"[\"set\",",
-                        (false, true) => b"[\"set-text\",",
-                        (true, false) => b"[\"set-expiring\",",
-                        (true, true) => b"[\"set-expiring-text\",",
-                    };
-                    self.body.extend_from_slice(tag);
+                    self.body.extend_from_slice(if text {
+                        b"[\"set-text\","
+                    } else {
+                        b"[\"set\","
+                    });
                     self.string(key);
                     self.body.push(b',');
-                    if let Some(at) = expires {
-                        self.body.extend_from_slice(at.to_string().as_bytes());
-                        self.body.push(b',');
-                    }
                     if text {
                         // A value's text may hold line feeds (whitespace inside a
                         // `JsonText`); a body may not, so such a value travels as a JSON
@@ -381,13 +372,8 @@ impl<'de> Visitor<'de> for OpVisitor {
                     value.get().as_bytes().to_vec()
                 };
                 let value = match expires {
-                    // A plain value's JSON never begins with U+0000, which would read as an
-                    // expiry.
-                    None if value.first() == Some(&0) => {
-                        return Err(A::Error::custom(format!(
-                            "the value of key {key:?} is not JSON text"
-                        )));
-                    }
+                    // A `set-text` may carry a whole expiring record (U+0000, the expiry, a
+                    // space, the JSON), as this release writes them; the core reads it.
                     None => value,
                     Some(at) => encode_record(&value, Some(at)),
                 };
@@ -564,7 +550,7 @@ mod tests {
     }
 
     #[test]
-    fn an_expiring_record_travels_as_its_own_operation_and_reads_back_whole() {
+    fn an_expiring_record_travels_whole_as_text_and_reads_back_whole() {
         let plain = encode_record(b"[1,2]", Some(1_763_786_400_000));
         let text = encode_record(b"{\"x\":\n1}", Some(MAX_EXPIRY_MS));
         let line = record(
@@ -587,7 +573,7 @@ mod tests {
         let body = std::str::from_utf8(&line[9..line.len() - 1]).unwrap();
         assert_eq!(
             body,
-            r#"[["set","\u0000format",2],["set-expiring","a",1763786400000,[1,2]],["set-expiring-text","b",9007199254740991,"{\"x\":\n1}"]]"#
+            r#"[["set","\u0000format",2],["set-text","a","\u00001763786400000 [1,2]"],["set-text","b","\u00009007199254740991 {\"x\":\n1}"]]"#
         );
         let mut journal = header(None);
         journal.extend(&line);
@@ -618,7 +604,6 @@ mod tests {
             r#"[["set-expiring","a",1.5,1]]"#,
             r#"[["set-expiring","a",1]]"#,
             r#"[["set-expiring","a",1,1,1]]"#,
-            r#"[["set-text","a","\u00001 1"]]"#,
             r#"[["set-later","a",1,1]]"#,
         ] {
             let mut journal = header(None);

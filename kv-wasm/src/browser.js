@@ -581,7 +581,8 @@ async function sha256(text) {
 export function memoize(kv, fn, ttl, name, key, maxKeyBytes) {
   const options = ttl === undefined ? undefined : { ttl };
   const calls = new Map();
-  let base = name ?? (fn.name || undefined);
+  // A bound anonymous function is named "bound ": anonymous all the same.
+  let base = name ?? (/^(bound )*$/.test(fn.name) ? undefined : fn.name);
   const keyOf = async (args) => {
     base ??= `anonymous:${(await sha256(String(fn))).slice(0, 32)}`;
     let json;
@@ -591,7 +592,14 @@ export function memoize(kv, fn, ttl, name, key, maxKeyBytes) {
       throw invalid(`a memoized function's arguments make its key, as JSON, but ${error.message}; or give options.key`);
     }
     const full = `${base}:${json}`;
-    return new TextEncoder().encode(full).length <= maxKeyBytes ? full : `${base}:sha256:${await sha256(full)}`;
+    const fits = (k) => new TextEncoder().encode(k).length <= maxKeyBytes;
+    if (fits(full)) return full;
+    const hashed = `${base}:sha256:${await sha256(full)}`;
+    if (fits(hashed)) return hashed;
+    // A name too long to keep: the whole key is hashed.
+    const whole = `sha256:${await sha256(full)}`;
+    if (fits(whole)) return whole;
+    throw new RangeError(`memoize needs keys of at least ${whole.length} bytes, over limits.maxKeyBytes = ${maxKeyBytes}: give options.key`);
   };
   return function memoized(...args) {
     return (async () => {

@@ -340,6 +340,14 @@ export async function memoizeKeepsResults(any) {
   const hashed = (await kv.keys()).find((k) => k.startsWith("long:"));
   if (!/^long:sha256:[0-9a-f]{64}$/.test(hashed ?? "")) throw new Error(`a key past the limit is hashed: ${hashed}`);
   eq(await long("x".repeat(2000)), 2000, "found again under its hash");
+  // Bound anonymous functions are named "bound ": each still gets a key of its own source.
+  eq(await kv.memoize(((x) => x + 1).bind(null))(1), 2, "a bound anonymous function");
+  eq(await kv.memoize(((x) => x + 2).bind(null))(1), 3, "another one, with another key");
+  // A name too long for the key limit even with the arguments hashed: the whole key is hashed.
+  let longNameCalls = 0;
+  const longName = kv.memoize(() => (longNameCalls += 1), { name: "n".repeat(1100) });
+  eq(await longName(), 1, "a name past the key limit");
+  eq(await longName(), 1, "found again under the hash of the whole key");
 
   // Options are checked when memoize is called.
   for (const [options, name] of [
