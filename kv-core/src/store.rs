@@ -154,6 +154,20 @@ impl<P, C: Clock, V: Json> Store<P, C, V> {
         codec::encode_snapshot(&self.map, &self.expiries, &[], false)
     }
 
+    /// Checks, before any value exists, what a write of `key` expiring `ttl` from now would be
+    /// refused for: a reserved key, the key limit, a ttl the store does not hold. For a host
+    /// that computes the value only if the write can happen (memoize).
+    pub fn check_write(&self, key: &str, ttl: Option<Duration>) -> Result<(), Rejected> {
+        if key.starts_with(RESERVED_PREFIX) {
+            return Err(Rejected::ReservedKey(key.into()));
+        }
+        self.limits.check_key(key)?;
+        if let Some(ttl) = ttl {
+            crate::expiry::expiry_after(self.now_ms(), ttl)?;
+        }
+        Ok(())
+    }
+
     /// The limits writes are checked against.
     pub fn limits(&self) -> &Limits {
         &self.limits

@@ -301,6 +301,8 @@ impl AsyncKv {
         if let Some(found) = self.get_as(&key).await? {
             return Ok(found);
         }
+        // A write that would be refused is refused before `f` runs.
+        self.kv.check_write(&key, ttl)?;
         let flight = Flight::join(&self.flights, &key);
         let _turn = flight.lock.lock().await;
         // A call before this one may have stored it while this one waited.

@@ -281,6 +281,8 @@ impl Kv {
         if let Some(found) = self.get_as(&key)? {
             return Ok(found);
         }
+        // A write that would be refused is refused before `f` runs.
+        self.check_write(&key, ttl)?;
         let made = f()?;
         let value = to_json(&key, &made)?;
         let stored = self.insert_unless_present(key.clone(), value, ttl)?;
@@ -290,6 +292,13 @@ impl Kv {
                 serde_json::from_value(theirs).map_err(|source| Error::Value { key, source })?
             ),
         }
+    }
+
+    /// What a write of `key` expiring `ttl` from now would be refused for, checked before a
+    /// value exists.
+    pub(crate) fn check_write(&self, key: &str, ttl: Option<Duration>) -> Result<(), Error> {
+        self.with_store(|store| store.check_write(key, ttl))
+            .map_err(Error::Rejected)
     }
 
     /// Stores `value` under `key` (expiring `ttl` from now) unless it exists: `None` if it

@@ -668,3 +668,44 @@ fn a_bad_duration_exits_2_naming_it_and_writes_nothing() {
         assert_eq!(status(&kv(d.path(), args)), 2, "{args:?}");
     }
 }
+
+#[test]
+fn an_export_with_expiries_imports_into_another_store_keeping_them() {
+    let d = dir();
+    assert_eq!(
+        status(&kv(d.path(), &["set", "--ttl", "1h", "timed", "1"])),
+        0
+    );
+    assert_eq!(status(&kv(d.path(), &["set", "plain", "2"])), 0);
+    let exported = stdout(&kv(d.path(), &["export"]));
+    assert!(
+        exported.starts_with("{\"\\u0000expires\":{\"timed\":"),
+        "{exported}"
+    );
+    // An expiry already past when the backup is restored: that key is left out.
+    let stale = exported.replacen("{\"timed\":", "{\"gone\":1000,\"timed\":", 1);
+    let stale = stale.replacen("\"plain\":2", "\"gone\":3,\"plain\":2", 1);
+    let out = kv_with_stdin(
+        d.path(),
+        &["--file", "restored.json", "import", "-"],
+        &stale,
+    );
+    assert_eq!(status(&out), 0, "{}", stderr(&out));
+    let restored = |args: &[&str]| kv(d.path(), &[&["--file", "restored.json"], args].concat());
+    assert_eq!(stdout(&restored(&["get", "timed"])), "1\n");
+    assert_eq!(stdout(&restored(&["ttl", "plain"])), "null\n");
+    let left: f64 = stdout(&restored(&["ttl", "timed"])).trim().parse().unwrap();
+    assert!(left > 3590.0 && left <= 3600.0, "{left}");
+    assert_eq!(status(&restored(&["get", "gone"])), 1);
+    // Any other reserved key is refused, and nothing is imported.
+    let out = kv_with_stdin(
+        d.path(),
+        &["--file", "other.json", "import", "-"],
+        "{\"\\u0000meta\":1,\"a\":1}",
+    );
+    assert_eq!(status(&out), 2, "{}", stderr(&out));
+    assert_eq!(
+        status(&kv(d.path(), &["--file", "other.json", "get", "a"])),
+        1
+    );
+}

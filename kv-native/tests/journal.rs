@@ -458,7 +458,7 @@ fn the_journal_is_readable_by_its_owner_alone() {
 }
 
 #[test]
-fn an_expiring_record_is_a_journal_line_of_its_own_operation_and_a_cut_one_is_torn() {
+fn an_expiring_record_is_a_journal_line_of_text_and_a_cut_one_is_torn() {
     let (_dir, path) = store();
     let kv = Kv::open(&path).unwrap();
     kv.set("a", 1).unwrap();
@@ -478,13 +478,21 @@ fn an_expiring_record_is_a_journal_line_of_its_own_operation_and_a_cut_one_is_to
     let ops: Value = serde_json::from_str(body).unwrap();
     let ops = ops.as_array().unwrap();
     assert_eq!(ops[0], json!(["set", "\u{0}format", 2]));
-    assert_eq!(ops[1][0], "set-expiring");
-    assert_eq!(ops[1][1], "b");
-    assert_eq!(ops[1][3], 2);
-    assert_eq!(ops[2][0], "set-expiring");
-    assert_eq!(ops[2][3], "three\nlines");
-    let expires = ops[1][2].as_u64().unwrap();
-    assert_eq!(ops[2][2].as_u64(), Some(expires));
+    // Each expiring record travels whole as text: U+0000, the expiry, a space, the JSON.
+    let record = |op: &Value| {
+        assert_eq!(op[0], "set-text");
+        let text = op[2].as_str().unwrap().strip_prefix('\u{0}').unwrap();
+        let (at, value) = text.split_once(' ').unwrap();
+        (
+            op[1].as_str().unwrap().to_owned(),
+            at.parse::<u64>().unwrap(),
+            value.to_owned(),
+        )
+    };
+    let (b, c) = (record(&ops[1]), record(&ops[2]));
+    assert_eq!((b.0.as_str(), b.2.as_str()), ("b", "2"));
+    assert_eq!((c.0.as_str(), c.2.as_str()), ("c", r#""three\nlines""#));
+    assert_eq!(b.1, c.1, "one expiry for the batch");
 
     let start = last_record_start(&journal);
     for cut in start..journal.len() {

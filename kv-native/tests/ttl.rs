@@ -47,7 +47,7 @@ fn every_ttl_call_works_and_survives_the_journal_and_a_compaction() {
     let journal = format!("{}.journal", path.display());
     let text = fs::read_to_string(&journal).unwrap();
     assert!(
-        text.contains(r#"["set-expiring","a",1763700010000,1]"#),
+        text.contains(r#"["set","\u0000format",2],["set-text","a","\u00001763700010000 1"]"#),
         "{text}"
     );
     assert!(!path.exists());
@@ -226,6 +226,19 @@ fn get_or_insert_with_runs_f_once_and_again_after_the_value_expires() {
     assert!(!kv.contains("f"));
     let wrong: Result<Vec<u8>, Error> = kv.get_or_insert_with("n", None, || unreachable!());
     assert!(matches!(wrong, Err(Error::Value { key, .. }) if key == "n"));
+    // A write that would be refused is refused before f runs: f's side effects never happen.
+    let refused: Result<u32, Error> =
+        kv.get_or_insert_with("zero", Some(Duration::ZERO), || unreachable!());
+    assert!(
+        matches!(refused, Err(Error::Rejected(Rejected::Ttl(_)))),
+        "{refused:?}"
+    );
+    let long = "k".repeat(2000);
+    let refused: Result<u32, Error> = kv.get_or_insert_with(long, None, || unreachable!());
+    assert!(
+        matches!(refused, Err(Error::Rejected(Rejected::Limit(_)))),
+        "{refused:?}"
+    );
 }
 
 /// A caller's own error type, as `try_get_or_insert_with` takes.

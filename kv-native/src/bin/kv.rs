@@ -643,13 +643,7 @@ fn run(file: &std::path::Path, command: Command, how: How) -> Result<(), Failure
         Command::Clear => Ok(write()?.clear()?),
         Command::Import { source } => {
             let entries = read_object(&source)?;
-            write()?.transaction(|tx| {
-                for (key, value) in entries {
-                    tx.set(key.clone(), value)
-                        .map_err(|e| Failure::for_key(&key, e))?;
-                }
-                Ok(())
-            })
+            write()?.transaction(|tx| stage_import(tx, entries))
         }
         Command::Export => write_stdout(&Kv::open_read_only(file)?.export()),
         Command::Compact => Ok(write()?.compact()?),
@@ -666,6 +660,42 @@ fn read_stdin() -> Result<String, Failure> {
 }
 
 /// The JSON object in `source` (a path, or `-` for stdin).
+/// Stages `entries` on `tx` as `export` wrote them: a `"\u0000expires"` member (unix ms per
+/// key, docs/design.md) gives each key its expiry, and a key that has expired already is left
+/// out; any other key beginning with U+0000 is refused.
+fn stage_import(
+    tx: &mut Transaction<'_>,
+    mut entries: kv_native::Map<String, Value>,
+) -> Result<(), Failure> {
+    let expiries = match entries.remove("\u{0}expires") {
+        None => kv_native::Map::new(),
+        Some(Value::Object(expiries)) => expiries,
+        Some(_) => {
+            return Err(Failure::usage(
+                "the \"\\u0000expires\" member is not an object of unix milliseconds",
+            ));
+        }
+    };
+    let now = tx.now_ms();
+    for (key, value) in entries {
+        let staged = match expiries.get(&key) {
+            None => tx.set(key.clone(), value),
+            Some(at) => match at.as_u64() {
+                Some(at) if at <= now => continue,
+                Some(at) => tx.set_with_ttl(key.clone(), value, Duration::from_millis(at - now)),
+                None => {
+                    return Err(Failure::usage(format!(
+                        "the expiry of {} is not a whole number of unix milliseconds",
+                        quoted(&key)
+                    )));
+                }
+            },
+        };
+        staged.map_err(|e| Failure::for_key(&key, e))?;
+    }
+    Ok(())
+}
+
 fn read_object(source: &str) -> Result<kv_native::Map<String, Value>, Failure> {
     let text = if source == "-" {
         read_stdin()?
@@ -816,30 +846,31 @@ mod redis {
             Command::Clear => Ok(kv.clear()?),
             Command::Import { source } => {
                 let entries = read_object(&source)?;
-                kv.transaction(|tx| {
-                    for (key, value) in &entries {
-                        tx.set(key.clone(), value.clone())
-                            .map_err(|e| for_key(key, Error::Rejected(e)))?;
-                    }
-                    Ok::<_, Failure>(())
-                })
+                kv.transaction(|tx| super::stage_import(tx, entries.clone()))
             }
             // Redis keeps no journal to fold.
             Command::Compact => Ok(()),
             // The store as a file would hold it: one JSON object, keys in byte order, with
             // the expiries first (`"\u0000expires"`, docs/design.md) if any key has one.
             Command::Export => {
-                let all = kv.get_all();
-                let expiries = kv.transaction(|tx| {
+                let keys: Vec<String> = kv.get_all().into_iter().map(|(k, _)| k).collect();
+                // Each key's value and expiry read together, at one moment of the copy: a key
+                // that expires meanwhile is left out rather than written without its expiry.
+                let (all, expiries) = kv.transaction(|tx| {
+                    let mut all = kv_native::Map::new();
                     let mut expiries = String::new();
-                    for key in all.keys() {
+                    for key in &keys {
+                        let Some(value) = tx.get(key).cloned() else {
+                            continue;
+                        };
                         if let kv_native::Ttl::Left(left) = tx.ttl(key) {
                             let at = u128::from(tx.now_ms()) + left.as_millis();
                             let sep = if expiries.is_empty() { "" } else { "," };
                             expiries += &format!("{sep}{}:{at}", super::quoted(key));
                         }
+                        all.insert(key.clone(), value);
                     }
-                    Ok::<_, Failure>(expiries)
+                    Ok::<_, Failure>((all, expiries))
                 })?;
                 let mut text = Value::Object(all).to_string();
                 if !expiries.is_empty() {
