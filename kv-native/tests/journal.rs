@@ -493,6 +493,7 @@ fn an_expiring_record_is_a_journal_line_of_text_and_a_cut_one_is_torn() {
     assert_eq!((b.0.as_str(), b.2.as_str()), ("b", "2"));
     assert_eq!((c.0.as_str(), c.2.as_str()), ("c", r#""three\nlines""#));
     assert_eq!(b.1, c.1, "one expiry for the batch");
+    let expires = b.1;
 
     let start = last_record_start(&journal);
     for cut in start..journal.len() {
