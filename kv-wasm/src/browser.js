@@ -581,8 +581,12 @@ async function sha256(text) {
 export function memoize(kv, fn, ttl, name, key, maxKeyBytes) {
   const options = ttl === undefined ? undefined : { ttl };
   const calls = new Map();
-  // A bound anonymous function is named "bound ": anonymous all the same.
-  let base = name ?? (/^(bound )*$/.test(fn.name) ? undefined : fn.name);
+  // A bound anonymous function is named "bound ", and its source reads "[native code]" like
+  // every other bound function's: nothing tells it apart, so it needs a name.
+  if (name === undefined && key === undefined && /^bound (bound )*$/.test(fn.name)) {
+    throw new TypeError("memoize cannot name a bound anonymous function (its source text is hidden): give options.name or options.key");
+  }
+  let base = name ?? (fn.name || undefined);
   const keyOf = async (args) => {
     base ??= `anonymous:${(await sha256(String(fn))).slice(0, 32)}`;
     let json;

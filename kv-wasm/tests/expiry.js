@@ -248,6 +248,10 @@ export async function anotherContextLearnsExpiries(any) {
   const name = unique("ttl-contexts");
   const { kv: first } = await opened(Kv, backend, name, clock);
   const { kv: second } = await opened(Kv, backend, name, clock);
+  // Both copies loaded (open resolves before the copy has loaded; keys() waits for it), so
+  // what follows is about announcements, not about an announcement racing the load.
+  await first.keys();
+  await second.keys();
   const heard = (key) =>
     new Promise((resolve) => {
       const off = second.onChange((event) => {
@@ -340,9 +344,16 @@ export async function memoizeKeepsResults(any) {
   const hashed = (await kv.keys()).find((k) => k.startsWith("long:"));
   if (!/^long:sha256:[0-9a-f]{64}$/.test(hashed ?? "")) throw new Error(`a key past the limit is hashed: ${hashed}`);
   eq(await long("x".repeat(2000)), 2000, "found again under its hash");
-  // Bound anonymous functions are named "bound ": each still gets a key of its own source.
-  eq(await kv.memoize(((x) => x + 1).bind(null))(1), 2, "a bound anonymous function");
-  eq(await kv.memoize(((x) => x + 2).bind(null))(1), 3, "another one, with another key");
+  // A bound anonymous function (named "bound ", its source hidden) cannot be told from
+  // another: refused without a name, and with one each keeps its own results.
+  try {
+    kv.memoize(((x) => x + 1).bind(null));
+    throw new Error("memoize accepted a bound anonymous function without a name");
+  } catch (error) {
+    eq(error.name, "TypeError", "a bound anonymous function without a name");
+  }
+  eq(await kv.memoize(((x) => x + 1).bind(null), { name: "plus1" })(1), 2, "named, bound");
+  eq(await kv.memoize(((x) => x + 2).bind(null), { name: "plus2" })(1), 3, "another name");
   // A name too long for the key limit even with the arguments hashed: the whole key is hashed.
   let longNameCalls = 0;
   const longName = kv.memoize(() => (longNameCalls += 1), { name: "n".repeat(1100) });
