@@ -174,6 +174,17 @@ impl Shared {
     /// arrive in another order than the commits were made, and a mirror that applied them as
     /// they came would keep a value storage no longer holds.
     pub(crate) fn observe(self: &Rc<Self>, batch: Batch) {
+        if !self.is_loaded() {
+            // The load, still to come, may read what this commit left: listeners hear of its
+            // keys once it has (as for `observe_item`). They are read again after it too, in
+            // case the load read storage before the commit.
+            let mut early = self.early.borrow_mut();
+            let early = early.get_or_insert_with(Stale::default);
+            early.clear |= batch.clear;
+            early
+                .keys
+                .extend(batch.changes.iter().map(|(key, _)| key.clone()));
+        }
         let mut stale = self.stale.borrow_mut();
         let queued = stale.is_some();
         let pending = stale.get_or_insert_with(Stale::default);
