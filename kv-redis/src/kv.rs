@@ -550,13 +550,7 @@ impl Kv {
 
     /// Refuses a ttl the store cannot hold, before anything is computed for it.
     pub(crate) fn check_ttl(&self, key: &str, ttl: Option<Duration>) -> Result<(), Error> {
-        let Some(ttl) = ttl else { return Ok(()) };
-        // Deciding `expire` checks the ttl first; the decision is dropped, nothing is sent.
-        let copy = self.shared.copy();
-        copy.store
-            .prepare(|tx| tx.expire(key, Some(ttl)).map(|_| ()))
-            .map(|_| ())
-            .map_err(Error::from)
+        Ok(self.shared.copy().store.check_write(key, ttl)?)
     }
 
     /// Stores `value` under `key` (expiring `ttl` from now) unless Redis holds a live value

@@ -176,14 +176,12 @@ impl Shared {
     pub(crate) fn observe(self: &Rc<Self>, batch: Batch) {
         if !self.is_loaded() {
             // The load, still to come, may read what this commit left: listeners hear of its
-            // keys once it has (as for `observe_item`). They are read again after it too, in
-            // case the load read storage before the commit.
-            let mut early = self.early.borrow_mut();
-            let early = early.get_or_insert_with(Stale::default);
-            early.clear |= batch.clear;
-            early
-                .keys
-                .extend(batch.changes.iter().map(|(key, _)| key.clone()));
+            // keys once it has. They are read again after it too, in case the load read
+            // storage before the commit.
+            self.changed_before_load(
+                batch.clear,
+                batch.changes.iter().map(|(key, _)| key.clone()),
+            );
         }
         let mut stale = self.stale.borrow_mut();
         let queued = stale.is_some();
@@ -226,18 +224,23 @@ impl Shared {
         self.refresh(&records).map(drop)
     }
 
+    /// Another context changed `keys` (or cleared, if `clear`) before this one's load: the load
+    /// reads it, and then tells the listeners (see `Shared::load`).
+    fn changed_before_load(&self, clear: bool, keys: impl IntoIterator<Item = String>) {
+        let mut early = self.early.borrow_mut();
+        let early = early.get_or_insert_with(Stale::default);
+        early.clear |= clear;
+        early.keys.extend(keys);
+    }
+
     /// Mirrors another page's change to a `localStorage` item (its text as storage holds it
     /// now).
     pub(crate) fn observe_item(&self, change: ItemChange) {
         // The load, still to come, reads what the change left; listeners hear of it then.
         if !self.is_loaded() {
-            let mut early = self.early.borrow_mut();
-            let early = early.get_or_insert_with(Stale::default);
             match change {
-                ItemChange::Key(key, _) => {
-                    early.keys.insert(key);
-                }
-                ItemChange::Cleared => early.clear = true,
+                ItemChange::Key(key, _) => self.changed_before_load(false, [key]),
+                ItemChange::Cleared => self.changed_before_load(true, []),
             }
             return;
         }
