@@ -248,8 +248,11 @@ export async function anotherContextLearnsExpiries(any) {
   const name = unique("ttl-contexts");
   const { kv: first } = await opened(Kv, backend, name, clock);
   const { kv: second } = await opened(Kv, backend, name, clock);
-  // No wait for the copies to load (open resolves first): an announcement that arrives
-  // before the load still reaches the listener, once the load has read it.
+  // Both copies loaded first (open resolves before the copy has loaded; keys() waits for
+  // it): an announcement that races the load can still miss the listener (see the note in
+  // remote.rs), and this test is about announcements after it.
+  await first.keys();
+  await second.keys();
   const heard = (key) =>
     new Promise((resolve) => {
       const off = second.onChange((event) => {
