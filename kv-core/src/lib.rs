@@ -45,6 +45,8 @@ extern crate std;
 mod block_on;
 mod clock;
 mod codec;
+#[cfg(not(target_arch = "wasm32"))]
+mod entries;
 mod error;
 mod expiry;
 mod json;
