@@ -125,6 +125,8 @@ impl Expiries {
     /// Gives `key` the expiry `at` (`None`: none).
     pub(crate) fn set(&mut self, key: &str, at: Option<u64>) {
         match at {
+            // Most stores have no expiring key: no hash to compute.
+            None if self.at.is_empty() => return,
             None => {
                 if self.at.remove(key).is_none() {
                     return;
