@@ -9,9 +9,10 @@ use core::cell::{Cell, Ref, RefCell, RefMut};
 use core::future::Future;
 use core::pin::Pin;
 
+use hashbrown::HashMap;
 use js_sys::futures::{JsFuture, future_to_promise, spawn_local};
 use js_sys::{Array, Function, Promise};
-use kv_core::{Error, JsonText, RESERVED_PREFIX, Store, Stored, Transaction, Ttl};
+use kv_core::{Error, JsonText, Store, Stored, Transaction, Ttl};
 use wasm_bindgen::prelude::*;
 
 use crate::args::{entries_of, key_of, keys_of, optional_value, ttl_of, write_ttl};
@@ -157,8 +158,11 @@ pub(crate) struct Shared {
     loaded: Cell<bool>,
     /// Held by the load until it is done: what reads other than `get` wait for.
     gate: WriteQueue,
-    /// Keys of other pages' `storage` events that arrived before the load.
+    /// Other pages' `storage` events that arrived before the load.
     pub(crate) early: RefCell<Option<Stale>>,
+    /// Records of other contexts' commits that listeners were told of before the commit's
+    /// announcement arrived, each until it does (see [`Shared::refresh`]).
+    pub(crate) expected: RefCell<HashMap<String, Vec<Option<Vec<u8>>>>>,
     /// Why the load failed (a corrupt record, storage refusing the read); every call
     /// rejects with it, and nothing is ever written.
     failed: RefCell<Option<JsValue>>,
@@ -664,26 +668,12 @@ impl Shared {
                 if let Ok(mut slot) = self.mirror_mut() {
                     *slot = mirror;
                 }
-                // Other pages' changes that arrived before the load: it read them; the
-                // listeners hear of them as they would have had the mirror been loaded.
-                if let Some(early) = self.early.borrow_mut().take()
-                    && let Ok(mirror) = self.mirror()
-                {
-                    let keys: Vec<&str> = if early.clear {
-                        mirror.sorted_keys().collect()
-                    } else {
-                        early.keys.iter().map(String::as_str).collect()
-                    };
-                    // The format marker is nobody's data.
-                    let keys = keys.into_iter().filter(|k| !k.starts_with(RESERVED_PREFIX));
-                    let batch = crate::events::Batch {
-                        clear: early.clear,
-                        changes: keys
-                            .map(|k| (k.into(), mirror.get(k).map(|v| v.as_str().into())))
-                            .collect(),
-                    };
-                    drop(mirror);
-                    self.notify("remote", &batch);
+                self.loaded.set(true);
+                // Other pages' localStorage changes that arrived before the load: it read
+                // them, and the listeners hear of them now. (IndexedDB announcements wait in
+                // the write queue, behind the load.)
+                if let Err(e) = self.settle_early() {
+                    crate::json::report(&e);
                 }
             }
             Err(error) => *self.failed.borrow_mut() = Some(error),
@@ -779,6 +769,7 @@ async fn open(name: &JsValue, options: &JsValue) -> Result<Kv, JsValue> {
             gate: WriteQueue::default(),
             failed: RefCell::new(None),
             early: RefCell::new(None),
+            expected: RefCell::new(HashMap::new()),
             limits,
         }
     });

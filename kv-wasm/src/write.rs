@@ -19,7 +19,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use hashbrown::HashSet;
+use hashbrown::{HashMap, HashSet};
 
 use js_sys::{Array, Function};
 use kv_core::{Error, JsonText, Prepared, Rejected, Transaction};
@@ -29,7 +29,7 @@ use crate::error::{BrowserError, core_error, storage_error};
 use crate::events::Batch;
 use crate::idb::{Records, transaction_error};
 use crate::kv::{Backend, Shared};
-use crate::remote;
+use crate::remote::{self, Remote, Stale};
 
 /// Why a write call's function failed: a limit or reserved key, or a JS error (an `update`
 /// function that threw, or returned what JSON cannot hold).
@@ -175,7 +175,7 @@ impl Shared {
     ) -> Result<JsValue, JsValue> {
         let read = Array::of2(keys, texts);
         let records = Records::of(&read).map_err(|e| storage_error(&e))?;
-        let changed = self.refresh(&records)?;
+        let changed = self.refresh(&records, None)?;
         attempt
             .verified
             .extend(records.0.into_iter().map(|(key, _)| key));
@@ -208,11 +208,22 @@ impl Shared {
     }
 
     /// Brings the mirror up to date with records just read from storage, and tells the
-    /// listeners what differed (another context's commit): a key whose value or expiry is
-    /// another now, or whose record is gone (an expired key another context removed: a
-    /// delete). Returns whether the mirror differed, in which case a call decided against it
-    /// must be decided again.
-    pub(crate) fn refresh(&self, records: &Records) -> Result<bool, JsValue> {
+    /// listeners of another context's commits. Returns whether the mirror differed, in which
+    /// case a call decided against it must be decided again.
+    ///
+    /// A key is told when its value or expiry is another now, or its record is gone (an
+    /// expired key another context removed: a delete). It is told too when the mirror held
+    /// the record already but `announced` gave it that record: the announcement of a commit
+    /// that the load read (the load is lazy, and an announcement can arrive after it), or of
+    /// a write of the value the key had. A key told for a difference an announcement did not
+    /// explain (a record read inside this context's own write, before the commit's
+    /// announcement arrived) is remembered, so that its announcement is not told again:
+    /// every commit of another context is heard once.
+    pub(crate) fn refresh(
+        &self,
+        records: &Records,
+        announced: Option<&Stale>,
+    ) -> Result<bool, JsValue> {
         let before: Vec<_> = {
             let mirror = self.mirror()?;
             records
@@ -230,28 +241,39 @@ impl Shared {
                     .map(|(key, text)| (key.as_str(), text.as_deref().map(str::as_bytes))),
             )
             .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
-        if !changed {
-            return Ok(false);
-        }
-        let differ = {
+        let hears = self.remote.borrow().as_ref().is_some_and(Remote::hears);
+        let told = {
             let mirror = self.mirror()?;
+            let mut expected = self.expected.borrow_mut();
+            let mut changes = Vec::new();
+            for ((key, text), before) in records.0.iter().zip(before) {
+                if key.starts_with(kv_core::RESERVED_PREFIX) {
+                    continue;
+                }
+                let record = text.as_deref().map(str::as_bytes);
+                let explained = announced.is_some_and(|a| a.announced(key, record));
+                let after = held(&mirror, key);
+                if before != after {
+                    if !explained && hears {
+                        expected
+                            .entry(key.clone())
+                            .or_default()
+                            .push(record.map(<[u8]>::to_vec));
+                    }
+                } else if !explained || take_expected(&mut expected, key, record) {
+                    continue;
+                }
+                changes.push((key.clone(), after.0.map(String::into_bytes)));
+            }
             Batch {
                 clear: false,
-                changes: records
-                    .0
-                    .iter()
-                    .zip(before)
-                    .filter_map(|((key, _), before)| {
-                        let after = held(&mirror, key);
-                        (before != after).then(|| (key.clone(), after.0.map(String::into_bytes)))
-                    })
-                    .collect::<Vec<_>>(),
+                changes,
             }
         };
-        if !differ.changes.is_empty() {
-            self.notify("remote", &differ);
+        if !told.changes.is_empty() {
+            self.notify("remote", &told);
         }
-        Ok(true)
+        Ok(changed)
     }
 
     /// Mirrors a commit this context just made, announces it, and tells the listeners.
@@ -265,6 +287,25 @@ impl Shared {
         }
         self.notify("local", &batch);
     }
+}
+
+/// Whether `record` of `key` was told before its announcement arrived; forgets it if so.
+fn take_expected(
+    expected: &mut HashMap<String, Vec<Option<Vec<u8>>>>,
+    key: &str,
+    record: Option<&[u8]>,
+) -> bool {
+    let Some(records) = expected.get_mut(key) else {
+        return false;
+    };
+    let Some(i) = records.iter().position(|r| r.as_deref() == record) else {
+        return false;
+    };
+    records.swap_remove(i);
+    if records.is_empty() {
+        expected.remove(key);
+    }
+    true
 }
 
 /// What the mirror holds for `key`, as listeners see it: its value's text if it exists (has

@@ -24,6 +24,10 @@ extern "C" {
     fn a_removal_never_deletes_a_key_set_again_elsewhere(kv: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = anotherContextLearnsExpiries)]
     fn another_context_learns_expiries(kv: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = aCommitTheLoadReadIsHeardOnceItsAnnouncementArrives)]
+    fn a_commit_the_load_read_is_heard_once_its_announcement_arrives(kv: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = anItemTheLoadReadIsHeardOnceItsStorageEventArrives)]
+    fn an_item_the_load_read_is_heard_once_its_storage_event_arrives(kv: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = memoizeKeepsResults)]
     fn memoize_keeps_results(kv: &JsValue) -> Promise;
 }
@@ -59,6 +63,16 @@ async fn a_removal_never_deletes_a_key_another_context_set_again() {
 #[wasm_bindgen_test]
 async fn another_context_learns_expiries_from_the_records() {
     run(another_context_learns_expiries).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_commit_the_load_read_is_heard_once_its_announcement_arrives_after_the_load() {
+    run(a_commit_the_load_read_is_heard_once_its_announcement_arrives).await;
+}
+
+#[wasm_bindgen_test]
+async fn an_item_the_load_read_is_heard_once_its_storage_event_arrives_after_the_load() {
+    run(an_item_the_load_read_is_heard_once_its_storage_event_arrives).await;
 }
 
 #[wasm_bindgen_test]
