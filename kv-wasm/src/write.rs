@@ -31,11 +31,14 @@ use crate::idb::{Records, transaction_error};
 use crate::kv::{Backend, Shared};
 use crate::remote::{self, Remote, Stale};
 
-/// Why a write call's function failed: a limit or reserved key, or a JS error (an `update`
-/// function that threw, or returned what JSON cannot hold).
+/// Why a write call failed: the core rejected it (a limit, a reserved key, a ttl), or a JS
+/// error (an `update` function that threw or returned what JSON cannot hold, storage
+/// failing, the store closed), as the call's promise rejects with it.
 #[derive(Debug)]
-pub(crate) enum OpError {
+pub enum OpError {
+    /// What the core refused.
     Rejected(Rejected),
+    /// The error the promise rejects with.
     Js(JsValue),
 }
 
@@ -75,14 +78,14 @@ struct Attempt {
     verified: HashSet<String>,
     /// An error of the call's own (a limit, a throwing `update` function), as opposed to one
     /// of storage.
-    failed: Option<JsValue>,
+    failed: Option<OpError>,
 }
 
 impl Shared {
     /// Writes `op`'s changes and mirrors them, then tells the listeners. The caller holds the
     /// write queue's turn.
-    pub(crate) async fn write_now(self: &Rc<Self>, mut op: Op) -> Result<JsValue, JsValue> {
-        self.resync().await?;
+    pub(crate) async fn write_now(self: &Rc<Self>, mut op: Op) -> Result<JsValue, OpError> {
+        self.resync().await.map_err(OpError::Js)?;
         let reads = match (&self.backend, op.reads.take()) {
             // A blind IndexedDB write depends on nothing stored: last writer wins.
             (Backend::IndexedDb(_), None) => None,
@@ -112,14 +115,14 @@ impl Shared {
                 .backend
                 .write(&message)
                 .await
-                .map_err(|e| storage_error(&e))?;
+                .map_err(|e| OpError::Js(storage_error(&e)))?;
             self.applied(prepared, written);
         }
         Ok(result)
     }
 
     /// Decides `op` against storage inside one storage transaction (see the module's docs).
-    async fn write_atomic(self: &Rc<Self>, run: Run, reads: Array) -> Result<JsValue, JsValue> {
+    async fn write_atomic(self: &Rc<Self>, run: Run, reads: Array) -> Result<JsValue, OpError> {
         let attempt = Rc::new(RefCell::new(Attempt {
             run,
             decided: None,
@@ -149,15 +152,15 @@ impl Shared {
             return Err(failed);
         }
         let written = written.map_err(|e| {
-            storage_error(&match &self.backend {
+            OpError::Js(storage_error(&match &self.backend {
                 Backend::LocalStorage(_) => BrowserError::from_js("writing to localStorage", &e),
                 _ => transaction_error("writing to IndexedDB", &e),
-            })
+            }))
         })?;
         let Some((result, prepared)) = attempt.decided.take() else {
-            return Err(storage_error(&BrowserError::unavailable(
+            return Err(OpError::Js(storage_error(&BrowserError::unavailable(
                 "the write was never decided: nothing was written",
-            )));
+            ))));
         };
         if !written.is_null() {
             self.applied(prepared, Some(written));
@@ -172,10 +175,10 @@ impl Shared {
         attempt: &mut Attempt,
         keys: &Array,
         texts: &Array,
-    ) -> Result<JsValue, JsValue> {
+    ) -> Result<JsValue, OpError> {
         let read = Array::of2(keys, texts);
-        let records = Records::of(&read).map_err(|e| storage_error(&e))?;
-        let changed = self.refresh(&records, None)?;
+        let records = Records::of(&read).map_err(|e| OpError::Js(storage_error(&e)))?;
+        let changed = self.refresh(&records, None).map_err(OpError::Js)?;
         attempt
             .verified
             .extend(records.0.into_iter().map(|(key, _)| key));
@@ -202,9 +205,9 @@ impl Shared {
 
     /// Runs `op` against the mirror, changing nothing. The mirror is only borrowed to read
     /// while `op` runs, so an `update` function may read this store.
-    fn prepare(&self, run: &mut Run) -> Result<(JsValue, Prepared<JsonText>), JsValue> {
-        let mirror = self.mirror()?;
-        Ok(mirror.prepare(|tx| run(tx))?)
+    fn prepare(&self, run: &mut Run) -> Result<(JsValue, Prepared<JsonText>), OpError> {
+        let mirror = self.mirror().map_err(OpError::Js)?;
+        mirror.prepare(|tx| run(tx))
     }
 
     /// Brings the mirror up to date with records just read from storage, and tells the
