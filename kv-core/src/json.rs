@@ -5,7 +5,7 @@
 //! number too large for an `f64`), so a store keeps the same values whichever representation
 //! holds them. The fuzz target `json_text` checks the two agree. (With serde_json's
 //! `arbitrary_precision` feature, which kv-native turns on, serde_json also takes numbers past
-//! `f64::MAX`; the scanner still refuses them.)
+//! `f64::MAX`; so does the scanner when this crate's feature of that name is on.)
 
 use alloc::string::String;
 use core::fmt;
@@ -474,7 +474,8 @@ impl<'a> Scanner<'a> {
     }
 
     /// A number: `-`, an integer part without leading zeros, an optional fraction, an optional
-    /// exponent; refused if an `f64` cannot hold it (serde_json's "number out of range").
+    /// exponent; refused if an `f64` cannot hold it (serde_json's "number out of range"),
+    /// unless the `arbitrary_precision` feature is on.
     fn number(&mut self) -> Result<(), InvalidJson> {
         let start = self.pos;
         self.eat(b'-');
@@ -522,7 +523,9 @@ impl<'a> Scanner<'a> {
             }
         }
         let bytes = &self.text.as_bytes()[start..frac_end];
-        if overflows(&bytes[int_start - start..], int_end - int_start, exponent) {
+        if !cfg!(feature = "arbitrary_precision")
+            && overflows(&bytes[int_start - start..], int_end - int_start, exponent)
+        {
             self.pos = start;
             return Err(self.fail("number out of range"));
         }
@@ -633,10 +636,11 @@ mod tests {
             "\"tab\there\"",
             "\"open",
             "NaN",
-            "1e400",
-            "-1e309",
         ] {
             assert!(!ok(text), "{text:?}");
+        }
+        if cfg!(not(feature = "arbitrary_precision")) {
+            assert!(!ok("1e400") && !ok("-1e309"));
         }
     }
 
@@ -658,6 +662,20 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "arbitrary_precision")]
+    fn numbers_past_f64_are_kept_with_arbitrary_precision() {
+        let big = alloc::format!("1{}", "0".repeat(400));
+        for text in [&big[..], "1e400", "-1E+999999"] {
+            assert_eq!(
+                JsonText::new(text).map(|t| t.value()),
+                Ok(serde_json::from_str::<serde_json::Value>(text).expect("serde_json takes it")),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    #[cfg(not(feature = "arbitrary_precision"))]
     fn numbers_overflow_exactly_where_f64_does() {
         assert!(ok("1.7976931348623157e308"));
         let halfway = core::str::from_utf8(OVERFLOW).expect("digits are ASCII");

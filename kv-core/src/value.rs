@@ -80,6 +80,28 @@ impl sealed::Sealed for Value {
     }
 }
 
+impl JsonText {
+    /// `value` as its compact JSON text, exactly as a store of [`Value`] stores it.
+    pub fn from_value(value: &Value) -> Self {
+        let text = serde_json::to_string(value).unwrap_or_default();
+        // serde_json writes only what its parser reads back.
+        Self::checked(&text)
+    }
+
+    /// The value this text holds, parsed. Every `JsonText` parses: the scanner accepts exactly
+    /// what serde_json does (with the `arbitrary_precision` feature on for both, or off for
+    /// both).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.as_str()).unwrap_or_default()
+    }
+}
+
+impl From<Value> for JsonText {
+    fn from(value: Value) -> Self {
+        Self::from_value(&value)
+    }
+}
+
 impl sealed::Sealed for JsonText {
     fn encode(&self) -> Vec<u8> {
         self.as_str().as_bytes().to_vec()

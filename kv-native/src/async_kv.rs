@@ -5,15 +5,16 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use kv_core::{Map, Transaction, Ttl, Value};
+use kv_core::{JsonText, Map, Ttl, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::task::{JoinError, spawn_blocking};
 
 use crate::error::Error;
 use crate::group::MemStore;
-use crate::kv::{Kv, from_json, to_json};
+use crate::kv::{Kv, from_text, get_all, to_json};
 use crate::options::Options;
+use crate::transaction::Transaction;
 
 /// The calls of [`Kv`] as `async fn`, for tokio: file I/O runs on tokio's blocking pool, so a
 /// worker thread never waits for a disk.
@@ -70,6 +71,13 @@ impl AsyncKv {
     /// The value under `key`.
     pub async fn get(&self, key: &str) -> Option<Value> {
         let key = key.to_owned();
+        self.read(move |store| store.get(&key).map(JsonText::value))
+            .await
+    }
+
+    /// The value under `key` as its JSON text, exactly as stored: see [`Kv::get_text`].
+    pub async fn get_text(&self, key: &str) -> Option<JsonText> {
+        let key = key.to_owned();
         self.read(move |store| store.get(&key).cloned()).await
     }
 
@@ -80,7 +88,7 @@ impl AsyncKv {
 
     /// The value under `key`, converted to `T`; an error if it does not convert.
     pub async fn get_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
-        from_json(key, self.get(key).await.as_ref())
+        from_text(key, self.get_text(key).await.as_ref())
     }
 
     /// The value under `key` converted to `T`, or `fallback` if there is none; an error if it
@@ -113,7 +121,7 @@ impl AsyncKv {
 
     /// A copy of the whole store, keys in ascending order.
     pub async fn get_all(&self) -> Map<String, Value> {
-        self.read(MemStore::get_all).await
+        self.read(get_all).await
     }
 
     /// Sets `key` to `value`, durably.
@@ -317,12 +325,7 @@ impl AsyncKv {
             .await?;
         match stored {
             None => Ok(made),
-            Some(theirs) => Ok(
-                serde_json::from_value(theirs).map_err(|source| Error::Value {
-                    key: key.clone(),
-                    source,
-                })?,
-            ),
+            Some(theirs) => Ok(from_text(&key, Some(&theirs))?.unwrap_or(made)),
         }
     }
 
@@ -373,7 +376,7 @@ impl AsyncKv {
     /// [`Kv::transaction`].
     pub async fn transaction<R, E>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<R, E> + Send + 'static,
+        f: impl FnOnce(&mut Transaction<'_, '_>) -> Result<R, E> + Send + 'static,
     ) -> Result<R, E>
     where
         R: Send + 'static,

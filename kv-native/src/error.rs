@@ -48,23 +48,6 @@ impl Error {
             Self::Rejected(_) | Self::Value { .. } | Self::Incomplete => None,
         }
     }
-
-    pub(crate) fn from_core(error: kv_core::Error<FileError>, path: &Path) -> Self {
-        match error {
-            kv_core::Error::Storage(e) => Self::Io(e),
-            kv_core::Error::Corrupt(source) => Self::Corrupt {
-                path: path.to_path_buf(),
-                source,
-            },
-            kv_core::Error::Rejected(r) => Self::Rejected(r),
-            // The core's error is non-exhaustive; a new variant reads as a failed write.
-            other => Self::Io(FileError::new(
-                Op::Write,
-                path,
-                io::Error::other(other.to_string()),
-            )),
-        }
-    }
 }
 
 impl fmt::Display for Error {

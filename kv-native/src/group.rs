@@ -13,7 +13,7 @@ use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-use kv_core::{Pending, Prepared, Rejected, Store, Stored, Transaction};
+use kv_core::{JsonText, Pending, Prepared, Rejected, Store, Stored, Transaction};
 
 use crate::disk::Disk;
 use crate::error::{Error, FileError};
@@ -21,7 +21,12 @@ use crate::journal::{self, Record};
 use crate::options::{KvClock, Options};
 
 /// The store in memory: the core, with the I/O done here.
-pub(crate) type MemStore = Store<(), KvClock>;
+///
+/// Values are held as their JSON text (`JsonText`): a number keeps its spelling through
+/// writes of other keys (serde_json's `Value` writes `1E5` as `1e+5`), a value costs one
+/// allocation or none (a short one is inline), and a load or a journal replay checks each
+/// value without building a tree. A read parses the one value it returns.
+pub(crate) type MemStore = Store<(), KvClock, JsonText>;
 
 /// Memory, the queue of commits waiting to be written, and the files.
 #[derive(Debug)]
@@ -43,9 +48,9 @@ struct State {
     store: MemStore,
     /// Every commit prepared and not yet applied, in flight or queued: what the next call is
     /// decided against.
-    pending: Pending,
+    pending: Pending<JsonText>,
     /// Commits waiting for the next write, in the order they were prepared.
-    queue: Vec<(u64, Prepared)>,
+    queue: Vec<(u64, Prepared<JsonText>)>,
     /// Whether a leader is writing a group now.
     writing: bool,
     next_ticket: u64,
@@ -57,12 +62,13 @@ impl Group {
     /// Locks and reads the store at `path`.
     pub(crate) fn open(path: &Path, options: &Options) -> Result<Self, Error> {
         let (mut disk, stored) = Disk::open(path, options)?;
-        let store = Store::from_stored(stored?, options.clock.clone(), options.limits).map_err(
-            |source| Error::Corrupt {
-                path: disk.path().to_path_buf(),
-                source,
-            },
-        )?;
+        let store = crate::compact::decode_compacted(stored?, |stored| {
+            Store::from_stored(stored, options.clock.clone(), options.limits)
+        })
+        .map_err(|source| Error::Corrupt {
+            path: disk.path().to_path_buf(),
+            source,
+        })?;
         if !disk.journaled() && disk.has_records() {
             // Without a journal the file must hold every write, for other programs to read.
             disk.replace_file(&store.snapshot())?;
@@ -109,7 +115,7 @@ impl Group {
     /// in memory.
     pub(crate) fn commit<R, E>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<R, E>,
+        f: impl FnOnce(&mut Transaction<'_, JsonText>) -> Result<R, E>,
     ) -> Result<R, E>
     where
         E: From<Rejected> + From<Error>,
@@ -157,7 +163,7 @@ impl Group {
             1
         };
         let take = take.min(state.queue.len());
-        let group: Vec<(u64, Prepared)> = state.queue.drain(..take).collect();
+        let group: Vec<(u64, Prepared<JsonText>)> = state.queue.drain(..take).collect();
         let write = if disk.journaled() {
             let mut record = Record::new();
             for (_, prepared) in &group {
@@ -238,13 +244,12 @@ impl Group {
         let disk = self.disk();
         let stored: Stored = journal::read(disk.path(), true)?.stored;
         let mut state = self.state();
-        state
-            .store
-            .replace_all(stored)
-            .map_err(|source| Error::Corrupt {
+        crate::compact::decode_compacted(stored, |stored| state.store.replace_all(stored)).map_err(
+            |source| Error::Corrupt {
                 path: disk.path().to_path_buf(),
                 source,
-            })
+            },
+        )
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

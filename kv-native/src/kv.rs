@@ -1,14 +1,16 @@
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use kv_core::{Clock, Limits, Map, Rejected, Store, Transaction, Ttl, Value};
+use kv_core::{Clock, Json, JsonText, Limits, Map, Rejected, Store, Ttl, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
 use crate::group::{Group, MemStore};
 use crate::options::Options;
+use crate::transaction::Transaction;
 
 /// A persistent map from string keys to JSON values, kept in one file and its journal.
 ///
@@ -50,6 +52,13 @@ impl Kv {
 
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<Value> {
+        self.group.read(|store| store.get(key).map(JsonText::value))
+    }
+
+    /// The value under `key` as its JSON text, exactly as the store holds it: a number keeps
+    /// its spelling (`1E5` stays `1E5`, which a [`Value`] writes as `1e+5`), an object its
+    /// members' order and whitespace as they were written.
+    pub fn get_text(&self, key: &str) -> Option<JsonText> {
         self.group.read(|store| store.get(key).cloned())
     }
 
@@ -60,7 +69,7 @@ impl Kv {
 
     /// The value under `key`, converted to `T`; an error if it does not convert.
     pub fn get_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
-        self.group.read(|store| from_json(key, store.get(key)))
+        self.group.read(|store| from_text(key, store.get(key)))
     }
 
     /// The value under `key` converted to `T`, or `fallback` if there is none; an error if it
@@ -92,7 +101,13 @@ impl Kv {
 
     /// A copy of the whole store, keys in ascending order.
     pub fn get_all(&self) -> Map<String, Value> {
-        self.group.read(MemStore::get_all)
+        self.group.read(get_all)
+    }
+
+    /// A copy of the whole store as each value's JSON text (see [`get_text`](Self::get_text)),
+    /// keys in ascending order.
+    pub fn get_all_text(&self) -> BTreeMap<String, JsonText> {
+        self.group.read(get_all_text)
     }
 
     /// The limits writes are checked against.
@@ -102,7 +117,7 @@ impl Kv {
 
     /// Sets `key` to `value`, durably. A key that had an expiry no longer has one.
     pub fn set(&self, key: impl Into<String>, value: impl Into<Value>) -> Result<(), Error> {
-        let (key, value) = (key.into(), value.into());
+        let (key, value) = (key.into(), JsonText::from(value.into()));
         self.group.commit(|tx| Ok::<_, Error>(tx.set(key, value)?))
     }
 
@@ -288,16 +303,15 @@ impl Kv {
         let stored = self.insert_unless_present(key.clone(), value, ttl)?;
         match stored {
             None => Ok(made),
-            Some(theirs) => Ok(
-                serde_json::from_value(theirs).map_err(|source| Error::Value { key, source })?
-            ),
+            Some(theirs) => Ok(from_text(&key, Some(&theirs))?.unwrap_or(made)),
         }
     }
 
     /// What a write of `key` expiring `ttl` from now would be refused for, checked before a
     /// value exists.
     pub(crate) fn check_write(&self, key: &str, ttl: Option<Duration>) -> Result<(), Error> {
-        self.with_store(|store| store.check_write(key, ttl))
+        self.group
+            .read(|store| store.check_write(key, ttl))
             .map_err(Error::Rejected)
     }
 
@@ -308,7 +322,7 @@ impl Kv {
         key: String,
         value: Value,
         ttl: Option<Duration>,
-    ) -> Result<Option<Value>, Error> {
+    ) -> Result<Option<JsonText>, Error> {
         self.group.commit(|tx| {
             if let Some(theirs) = tx.get(&key) {
                 return Ok::<_, Error>(Some(theirs.clone()));
@@ -362,16 +376,17 @@ impl Kv {
         f: impl FnOnce(Option<&Value>) -> Option<Value>,
     ) -> Result<Option<Value>, Error> {
         let key = key.into();
-        self.group.commit(|tx| match f(tx.get(&key)) {
-            Some(value) => {
-                tx.set_keeping_ttl(key, value.clone())?;
-                Ok::<_, Error>(Some(value))
-            }
-            None => {
-                tx.delete(&key);
-                Ok(None)
-            }
-        })
+        self.group
+            .commit(|tx| match f(tx.get(&key).map(JsonText::value).as_ref()) {
+                Some(value) => {
+                    tx.set_keeping_ttl(key, value.clone())?;
+                    Ok::<_, Error>(Some(value))
+                }
+                None => {
+                    tx.delete(&key);
+                    Ok(None)
+                }
+            })
     }
 
     /// Runs `f` over a [`Transaction`] and writes what it staged in one durable step. If `f`
@@ -382,7 +397,7 @@ impl Kv {
     /// # let dir = tempfile::tempdir()?;
     /// # let kv = kv_native::Kv::open(dir.path().join("kv.json"))?;
     /// kv.transaction(|tx| {
-    ///     let tokens = tx.get("queue:a").cloned().unwrap_or_default();
+    ///     let tokens = tx.get("queue:a").unwrap_or_default();
     ///     tx.delete("queue:a");
     ///     tx.set("queue:b", tokens)?;
     ///     Ok::<_, kv_native::Error>(())
@@ -392,9 +407,11 @@ impl Kv {
     /// ```
     pub fn transaction<R, E: From<Error>>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<R, E>,
+        f: impl FnOnce(&mut Transaction<'_, '_>) -> Result<R, E>,
     ) -> Result<R, E> {
-        let outcome = self.group.commit(|tx| f(tx).map_err(Failed::Caller));
+        let outcome = self
+            .group
+            .commit(|tx| f(&mut Transaction::new(tx)).map_err(Failed::Caller));
         match outcome {
             Ok(result) => Ok(result),
             Err(Failed::Caller(e)) => Err(e),
@@ -461,17 +478,34 @@ impl<E> From<Rejected> for Failed<E> {
 }
 
 /// The value under `key` converted to `T`: what `get_as` returns, blocking or async.
-pub(crate) fn from_json<T: DeserializeOwned>(
+pub(crate) fn from_text<T: DeserializeOwned>(
     key: &str,
-    value: Option<&Value>,
+    text: Option<&JsonText>,
 ) -> Result<Option<T>, Error> {
-    value
-        .map(T::deserialize)
+    text.map(|text| serde_json::from_str(text.as_str()))
         .transpose()
         .map_err(|source| Error::Value {
             key: key.to_owned(),
             source,
         })
+}
+
+/// A copy of the whole store as text, keys in ascending order: what `get_all_text` returns.
+pub(crate) fn get_all_text<P, C: Clock>(
+    store: &Store<P, C, JsonText>,
+) -> BTreeMap<String, JsonText> {
+    store
+        .iter()
+        .map(|(key, text)| (key.to_owned(), text.clone()))
+        .collect()
+}
+
+/// A copy of the whole store as values, keys in ascending order: what `get_all` returns.
+pub(crate) fn get_all<P, C: Clock>(store: &Store<P, C, JsonText>) -> Map<String, Value> {
+    store
+        .iter()
+        .map(|(key, text)| (key.to_owned(), text.value()))
+        .collect()
 }
 
 /// `value` as the JSON `set_as` stores under `key`.
@@ -483,7 +517,7 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<Val
 }
 
 /// The store as its file holds it once its expired keys are removed: what `export` shows.
-pub(crate) fn live_snapshot<P, C: Clock>(store: &Store<P, C>) -> Vec<u8> {
+pub(crate) fn live_snapshot<P, C: Clock, V: Json>(store: &Store<P, C, V>) -> Vec<u8> {
     if store.stored_len() == store.len() {
         return store.snapshot();
     }

@@ -43,6 +43,7 @@
 
 #[cfg(feature = "tokio")]
 mod async_kv;
+mod compact;
 mod disk;
 mod error;
 #[doc(hidden)]
@@ -56,6 +57,7 @@ mod options;
 mod path;
 mod read_only;
 mod replace;
+mod transaction;
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
@@ -68,9 +70,10 @@ pub use options::{Lock, Options};
 pub use read_only::ReadOnlyKv;
 
 pub use kv_core::{
-    Corrupt, Limit, LimitExceeded, Limits, Map, Rejected, StorageError, StorageErrorKind,
-    Transaction, Value, json,
+    Corrupt, JsonText, Limit, LimitExceeded, Limits, Map, Rejected, StorageError, StorageErrorKind,
+    Value, json,
 };
+pub use transaction::Transaction;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -12,11 +12,11 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use kv_core::{Commit, Json, Limits, Map, Persist, Store, Stored, Ttl, Value, block_on};
+use kv_core::{JsonText, Limits, Map, Store, Stored, Ttl, Value};
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, FileError, Op};
-use crate::kv::{Kv, from_json};
+use crate::kv::{Kv, from_text};
 use kv_core::SystemClock;
 
 /// The store at `path` (its file, and its journal replayed), read without its lock; no file
@@ -36,34 +36,12 @@ pub(crate) fn load_read_only(path: &Path) -> Result<Stored, FileError> {
     })
 }
 
-/// The store file as a [`Persist`] that loads and never commits.
-struct ReadOnlyFile {
-    path: PathBuf,
-}
-
-impl Persist for ReadOnlyFile {
-    type Error = FileError;
-
-    async fn load(&mut self) -> Result<Stored, FileError> {
-        load_read_only(&self.path)
-    }
-
-    async fn commit(&mut self, _: &Commit<'_, impl Json>) -> Result<(), FileError> {
-        // `ReadOnlyKv` has no call that writes; this answers if one is ever added by mistake.
-        let e = io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            "the store is open read-only",
-        );
-        Err(FileError::new(Op::Write, &self.path, e))
-    }
-}
-
 /// A store opened for reading only, without its lock: see [`Kv::open_read_only`].
 ///
 /// It holds what the file held when it was opened (or last [reloaded](Self::reload)); writes
 /// made since by the lock holder are not seen until then.
 pub struct ReadOnlyKv {
-    store: Store<ReadOnlyFile, SystemClock>,
+    store: Store<(), SystemClock, JsonText>,
     path: PathBuf,
     exists: bool,
 }
@@ -77,10 +55,14 @@ impl Kv {
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<ReadOnlyKv, Error> {
         let path = std::path::absolute(path.as_ref())
             .map_err(|e| FileError::new(Op::Read, path.as_ref(), e))?;
-        let persist = ReadOnlyFile { path: path.clone() };
-        let store = block_on(Store::open_with_limits(persist, SystemClock, Limits::NONE))
-            .map_err(|_| Error::Incomplete)?
-            .map_err(|e| Error::from_core(e, &path))?;
+        let stored = load_read_only(&path)?;
+        let store = crate::compact::decode_compacted(stored, |stored| {
+            Store::from_stored(stored, SystemClock, Limits::NONE)
+        })
+        .map_err(|source| Error::Corrupt {
+            path: path.clone(),
+            source,
+        })?;
         let exists = path.exists();
         Ok(ReadOnlyKv {
             store,
@@ -103,6 +85,11 @@ impl ReadOnlyKv {
 
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<Value> {
+        self.store.get(key).map(JsonText::value)
+    }
+
+    /// The value under `key` as its JSON text, exactly as stored: see [`Kv::get_text`].
+    pub fn get_text(&self, key: &str) -> Option<JsonText> {
         self.store.get(key).cloned()
     }
 
@@ -124,7 +111,7 @@ impl ReadOnlyKv {
 
     /// The value under `key`, converted to `T`; an error if it does not convert.
     pub fn get_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
-        from_json(key, self.store.get(key))
+        from_text(key, self.store.get(key))
     }
 
     /// The value under `key` converted to `T`, or `fallback` if there is none; an error if it
@@ -155,14 +142,23 @@ impl ReadOnlyKv {
 
     /// A copy of the whole store, keys in ascending order.
     pub fn get_all(&self) -> Map<String, Value> {
-        self.store.get_all()
+        crate::kv::get_all(&self.store)
+    }
+
+    /// A copy of the whole store as each value's JSON text, keys in ascending order.
+    pub fn get_all_text(&self) -> std::collections::BTreeMap<String, JsonText> {
+        crate::kv::get_all_text(&self.store)
     }
 
     /// Reads the file again, replacing memory; on error, memory is unchanged.
     pub fn reload(&mut self) -> Result<(), Error> {
-        block_on(self.store.reload())
-            .map_err(|_| Error::Incomplete)?
-            .map_err(|e| Error::from_core(e, &self.path))?;
+        let stored = load_read_only(&self.path)?;
+        crate::compact::decode_compacted(stored, |stored| self.store.replace_all(stored)).map_err(
+            |source| Error::Corrupt {
+                path: self.path.clone(),
+                source,
+            },
+        )?;
         self.exists = self.path.exists();
         Ok(())
     }

@@ -27,7 +27,7 @@ async fn every_call_works_and_survives_reopening() {
     );
     let moved: Result<bool, Error> = kv
         .transaction(|tx| {
-            let c = tx.get("c").cloned();
+            let c = tx.get("c");
             tx.delete("c");
             tx.set("d", c.clone().unwrap_or_default())?;
             Ok(c.is_some())

@@ -32,6 +32,21 @@ const STEPS: &[Step] = &[
             "warnings",
         ],
     ),
+    // Features unify across the workspace, so the build above cannot see a crate that
+    // compiles only with its optional features on (kv-native without `tokio` once did not).
+    Step::Cargo(
+        "clippy on kv-native with its default features alone",
+        &[
+            "clippy",
+            "-p",
+            "kv-native",
+            "--lib",
+            "--bins",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
     Step::Cargo(
         "clippy on wasm32",
         &[

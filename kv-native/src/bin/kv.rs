@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use kv_native::{Error, Kv, Lock, Rejected, Transaction, Ttl, Value};
+use std::collections::BTreeMap;
+
+use kv_core::Json;
+use kv_native::{Error, JsonText, Kv, Lock, Rejected, Ttl, Value};
+use serde_json::value::RawValue;
 
 const HELP: &str = "\
 kv: a durable JSON key-value store in one file
@@ -107,11 +111,11 @@ mod status {
 enum Command {
     Get {
         key: String,
-        default: Option<Value>,
+        default: Option<JsonText>,
     },
     Set {
         key: String,
-        value: Option<Value>,
+        value: Option<JsonText>,
         ttl: Option<Duration>,
         if_absent: bool,
     },
@@ -334,7 +338,7 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
                 .unwrap_or_else(|| PathBuf::from("kv.json")),
         ),
     };
-    let value = |text: &str| -> Result<Value, Failure> {
+    let value = |text: &str| -> Result<JsonText, Failure> {
         let stdin;
         let text = if text == "-" {
             stdin = read_stdin()?;
@@ -345,7 +349,7 @@ fn parse(args: impl Iterator<Item = OsString>) -> Result<Parsed, Failure> {
             text
         };
         if as_string {
-            Ok(Value::String(text.to_owned()))
+            Ok(JsonText::string(text))
         } else {
             parse_value(text)
         }
@@ -513,14 +517,14 @@ fn seconds_json(left: Duration) -> String {
 
 /// A `set` of every kind, in a transaction: with or without VALUE (none: the current unix
 /// time), a ttl, and only if absent; the answer of an `--if-absent` one.
-fn set_in(
-    tx: &mut Transaction<'_>,
+fn set_in<V: Json + FromText>(
+    tx: &mut kv_core::Transaction<'_, V>,
     key: &str,
-    value: Option<Value>,
+    value: Option<JsonText>,
     ttl: Option<Duration>,
     if_absent: bool,
 ) -> Result<Option<bool>, Rejected> {
-    let value = value.unwrap_or_else(|| Value::from(tx.now()));
+    let value = V::from_text(value.unwrap_or_else(|| JsonText::from(tx.now())));
     let key = key.to_owned();
     Ok(match (if_absent, ttl) {
         (false, None) => tx.set(key, value).map(|()| None)?,
@@ -559,13 +563,14 @@ fn quoted(key: &str) -> String {
 
 /// JSON if `text` is JSON; otherwise the text itself as a string, unless it starts the way a
 /// JSON object, array or string does: then it is a mistake, and an error says where.
-fn parse_value(text: &str) -> Result<Value, Failure> {
-    match serde_json::from_str(text) {
-        Ok(value) => Ok(value),
+fn parse_value(text: &str) -> Result<JsonText, Failure> {
+    match JsonText::new(text) {
+        // Stored compact, as every other writer of the store writes.
+        Ok(value) => Ok(JsonText::new(&compact(&value)).unwrap_or(value)),
         Err(e) if text.trim_start().starts_with(['{', '[', '"']) => Err(Failure::usage(format!(
             "VALUE looks like JSON but is not valid JSON ({e}); use --string to store it as text"
         ))),
-        Err(_) => Ok(Value::String(text.to_owned())),
+        Err(_) => Ok(JsonText::string(text)),
     }
 }
 
@@ -585,9 +590,8 @@ fn run(file: &std::path::Path, command: Command, how: How) -> Result<(), Failure
     match command {
         Command::Get { key, default } => {
             let kv = Kv::open_read_only(file)?;
-            match kv.get(&key).or(default) {
-                Some(Value::String(text)) if how.raw => print(&text),
-                Some(value) => print_json(&value, false),
+            match kv.get_text(&key).or(default) {
+                Some(text) => print_text(&text, how.raw),
                 None => Err(Failure::missing(&key, kv.path(), kv.exists())),
             }
         }
@@ -598,7 +602,8 @@ fn run(file: &std::path::Path, command: Command, how: How) -> Result<(), Failure
             if_absent,
         } => {
             let set = write()?.transaction(|tx| {
-                set_in(tx, &key, value, ttl, if_absent).map_err(|e| Failure::for_key(&key, e))
+                set_in(tx.text(), &key, value, ttl, if_absent)
+                    .map_err(|e| Failure::for_key(&key, e))
             })?;
             match set {
                 Some(set) => print(&set.to_string()),
@@ -639,11 +644,11 @@ fn run(file: &std::path::Path, command: Command, how: How) -> Result<(), Failure
                 false => Err(Failure::missing(&key, kv.path(), true)),
             }
         }
-        Command::List => print_json(&Value::Object(Kv::open_read_only(file)?.get_all()), true),
+        Command::List => print(&pretty_object(&Kv::open_read_only(file)?.get_all_text())),
         Command::Clear => Ok(write()?.clear()?),
         Command::Import { source } => {
             let entries = read_object(&source)?;
-            write()?.transaction(|tx| stage_import(tx, entries))
+            write()?.transaction(|tx| stage_import(tx.text(), entries))
         }
         Command::Export => write_stdout(&Kv::open_read_only(file)?.export()),
         Command::Compact => Ok(write()?.compact()?),
@@ -663,11 +668,11 @@ fn read_stdin() -> Result<String, Failure> {
 /// Stages `entries` on `tx` as `export` wrote them: a `"\u0000expires"` member (unix ms per
 /// key, docs/design.md) gives each key its expiry, and a key that has expired already is left
 /// out; any other key beginning with U+0000 is refused.
-fn stage_import(
-    tx: &mut Transaction<'_>,
-    mut entries: kv_native::Map<String, Value>,
+fn stage_import<V: Json + FromText>(
+    tx: &mut kv_core::Transaction<'_, V>,
+    mut entries: BTreeMap<String, JsonText>,
 ) -> Result<(), Failure> {
-    let expiries = match entries.remove("\u{0}expires") {
+    let expiries = match entries.remove("\u{0}expires").map(|text| text.value()) {
         None => kv_native::Map::new(),
         Some(Value::Object(expiries)) => expiries,
         Some(_) => {
@@ -678,6 +683,7 @@ fn stage_import(
     };
     let now = tx.now_ms();
     for (key, value) in entries {
+        let value = V::from_text(value);
         let staged = match expiries.get(&key) {
             None => tx.set(key.clone(), value),
             Some(at) => match at.as_u64() {
@@ -696,29 +702,139 @@ fn stage_import(
     Ok(())
 }
 
-fn read_object(source: &str) -> Result<kv_native::Map<String, Value>, Failure> {
+/// A store's value as the CLI reads it: JSON text, kept as written for a file (whose store
+/// holds text), parsed for Redis (whose store holds `Value`s).
+trait FromText {
+    fn from_text(text: JsonText) -> Self;
+}
+
+impl FromText for JsonText {
+    fn from_text(text: JsonText) -> Self {
+        text
+    }
+}
+
+impl FromText for Value {
+    fn from_text(text: JsonText) -> Self {
+        text.value()
+    }
+}
+
+/// The members of the JSON object in `source` (a path, or `-` for stdin), each value as the
+/// text it was written as (a key given twice keeps its last value).
+fn read_object(source: &str) -> Result<BTreeMap<String, JsonText>, Failure> {
     let text = if source == "-" {
         read_stdin()?
     } else {
         std::fs::read_to_string(source)
             .map_err(|e| Failure::io(format!("could not read {source}: {e}")))?
     };
-    match serde_json::from_str(&text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Failure::usage(format!(
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    match serde_json::from_str::<BTreeMap<String, &RawValue>>(text) {
+        Ok(members) => members
+            .into_iter()
+            .map(|(key, raw)| match JsonText::new(raw.get()) {
+                Ok(value) => Ok((key, value)),
+                Err(e) => Err(Failure::usage(format!(
+                    "{source}: the value of {} is not valid JSON: {e}",
+                    quoted(&key)
+                ))),
+            })
+            .collect(),
+        Err(_) if serde_json::from_str::<Value>(text).is_ok() => Err(Failure::usage(format!(
             "{source} does not hold a JSON object"
         ))),
         Err(e) => Err(Failure::usage(format!("{source} is not valid JSON: {e}"))),
     }
 }
 
-fn print_json(value: &Value, pretty: bool) -> Result<(), Failure> {
-    // `{:#}` is serde_json's pretty form; a `Value` always serializes.
-    print(&if pretty {
-        format!("{value:#}")
-    } else {
-        value.to_string()
-    })
+/// Prints a value: its JSON text as stored, or with `--raw` a string's text itself.
+fn print_text(text: &JsonText, raw: bool) -> Result<(), Failure> {
+    match text.value() {
+        Value::String(string) if raw => print(&string),
+        _ => print(&compact(text)),
+    }
+}
+
+/// The object of `entries` in serde_json's pretty form (two spaces per level), each value's
+/// text re-indented but otherwise as stored, so a number keeps its spelling.
+fn pretty_object(entries: &BTreeMap<String, JsonText>) -> String {
+    let mut out = String::from("{");
+    for (i, (key, value)) in entries.iter().enumerate() {
+        out.push_str(if i == 0 { "\n  " } else { ",\n  " });
+        out.push_str(&Value::from(key.as_str()).to_string());
+        out.push_str(": ");
+        layout_into(&mut out, value.as_str(), Some(1));
+    }
+    out.push_str(if entries.is_empty() { "}" } else { "\n}" });
+    out
+}
+
+/// Appends JSON `text` laid out again: with `Some(level)`, in serde_json's pretty form at
+/// `level`; with `None`, compact. Only whitespace between tokens changes: strings and numbers
+/// are copied as they are.
+fn layout_into(out: &mut String, text: &str, mut level: Option<usize>) {
+    let newline = |out: &mut String, level: Option<usize>| {
+        if let Some(level) = level {
+            out.push('\n');
+            out.extend(std::iter::repeat_n("  ", level));
+        }
+    };
+    let step = |level: Option<usize>, up: bool| {
+        level.map(|l| if up { l + 1 } else { l.saturating_sub(1) })
+    };
+    let mut chars = text.chars().peekable();
+    let (mut in_string, mut escaped) = (false, false);
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            ' ' | '\t' | '\n' | '\r' => {}
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                while chars
+                    .next_if(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+                    .is_some()
+                {}
+                if chars.peek().is_some_and(|&next| next == '}' || next == ']') {
+                    out.extend(chars.next());
+                } else {
+                    level = step(level, true);
+                    newline(out, level);
+                }
+            }
+            '}' | ']' => {
+                level = step(level, false);
+                newline(out, level);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(out, level);
+            }
+            ':' if level.is_some() => out.push_str(": "),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// `text` without whitespace between its tokens.
+fn compact(text: &JsonText) -> String {
+    let mut out = String::with_capacity(text.as_str().len());
+    layout_into(&mut out, text.as_str(), None);
+    out
 }
 
 /// Prints `text` and a newline.
@@ -746,8 +862,8 @@ mod redis {
     use kv_redis::{Error, Kv};
 
     use super::{
-        Command, Failure, How, print, print_json, read_object, set_in, status, ttl_text,
-        write_stdout,
+        Command, Failure, How, JsonText, pretty_object, print, print_text, read_object, set_in,
+        status, ttl_text, write_stdout,
     };
 
     impl From<Error> for Failure {
@@ -787,11 +903,12 @@ mod redis {
     pub(super) fn run(url: &str, name: &str, command: Command, how: How) -> Result<(), Failure> {
         let kv = Kv::open(url, name)?;
         match command {
-            Command::Get { key, default } => match kv.get(&key).or(default) {
-                Some(Value::String(text)) if how.raw => print(&text),
-                Some(value) => print_json(&value, false),
-                None => Err(missing(&key, &kv)),
-            },
+            Command::Get { key, default } => {
+                match kv.get(&key).map(|v| JsonText::from_value(&v)).or(default) {
+                    Some(text) => print_text(&text, how.raw),
+                    None => Err(missing(&key, &kv)),
+                }
+            }
             Command::Set {
                 key,
                 value,
@@ -842,7 +959,12 @@ mod redis {
                 true => Ok(()),
                 false => Err(missing(&key, &kv)),
             },
-            Command::List => print_json(&Value::Object(kv.get_all()), true),
+            Command::List => print(&pretty_object(
+                &kv.get_all()
+                    .into_iter()
+                    .map(|(key, value)| (key, JsonText::from(value)))
+                    .collect(),
+            )),
             Command::Clear => Ok(kv.clear()?),
             Command::Import { source } => {
                 let entries = read_object(&source)?;
