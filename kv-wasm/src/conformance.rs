@@ -1,5 +1,5 @@
 //! The conformance suite's way into [`Kv`] (`tests/conformance.rs`): a store opened through
-//! `Kv.open` and its options, written through the very [`Op`]s the JS methods queue, down
+//! `Kv.open` and its options, written through the very calls (`Op`s) the JS methods queue, down
 //! the same pipeline (the write queue, the IndexedDB transaction or Web Lock that reads the
 //! keys a call depends on, the mirror applied once storage has the commit), with the
 //! arguments given from Rust and the core's rejections kept typed. Reads answer from the
