@@ -351,6 +351,36 @@ export async function aCommitTheLoadReadIsHeardOnceItsAnnouncementArrives(any) {
   await second.close();
 }
 
+// A conditional write reads another context's commit from storage before that commit's
+// announcement arrives: the listener hears of it then, and not again when the announcement
+// comes.
+export async function aCommitToldBeforeItsAnnouncementIsHeardOnce(any) {
+  const Kv = any.constructor;
+  const name = unique("announced-after-read");
+  const first = await Kv.open(name);
+  await first.keys();
+  const hold = holdAnnouncements();
+  let second;
+  try {
+    second = await Kv.open(name);
+  } finally {
+    hold.restore();
+  }
+  await second.keys();
+  const all = [];
+  second.onChange((event) => all.push(event));
+  await first.set("k", 1);
+  eq(await second.setIfAbsent("k", 2), false, "decided against storage");
+  eq(changesOf(all, "k"), [["remote", { key: "k", value: 1, deleted: false }]], "heard when read");
+  const heard = until(second, "z");
+  hold.release();
+  await first.set("z", 2);
+  await heard;
+  eq(changesOf(all, "k"), [["remote", { key: "k", value: 1, deleted: false }]], "k heard once");
+  await first.close();
+  await second.close();
+}
+
 // The same with localStorage: another tab's item is written before the load reads it, and its
 // storage event arrives after the load.
 export async function anItemTheLoadReadIsHeardOnceItsStorageEventArrives(any) {
