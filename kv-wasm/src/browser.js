@@ -180,16 +180,6 @@ export class Idb {
     this.database = database;
     this.options = { durability };
     this.db = null;
-    // How many of the next commits abort after making their requests (set by the
-    // conformance tests, as storage fails when a disk fills).
-    this.failing = 0;
-  }
-
-  // Whether this commit is to fail, counting it.
-  takeFault() {
-    if (this.failing === 0) return false;
-    this.failing -= 1;
-    return true;
   }
 
   get connected() {
@@ -289,7 +279,6 @@ export class Idb {
             if (next !== null) {
               parsed = JSON.parse(next);
               requestAll(records, parsed);
-              if (this.takeFault()) return tx.abort();
             }
             if (tx.commit) tx.commit();
           } catch (error) {
@@ -324,11 +313,8 @@ export class Idb {
   // transaction begins in this call.
   commit(message) {
     const parsed = JSON.parse(message);
-    const fault = this.takeFault();
     const tx = this.begin("readwrite");
-    return tx
-      ? write(tx, parsed, fault)
-      : this.transaction("readwrite").then((tx) => write(tx, parsed, fault));
+    return tx ? write(tx, parsed) : this.transaction("readwrite").then((tx) => write(tx, parsed));
   }
 
   // Stores `value` under `key` as it is: for tests that need storage holding what this
@@ -341,16 +327,12 @@ export class Idb {
   }
 }
 
-// Requests every change of `parsed` in `tx` and commits it (aborts it, if `fault`); never
-// throws: a failure is the returned promise's rejection.
-function write(tx, parsed, fault) {
+// Requests every change of `parsed` in `tx` and commits it; never throws: a failure is the
+// returned promise's rejection.
+function write(tx, parsed) {
   const done = completion(tx, parsed);
   try {
     requestAll(tx.objectStore(RECORDS), parsed);
-    if (fault) {
-      tx.abort();
-      return done;
-    }
     // Every request is made: commit now rather than when this task ends, which can be well
     // after, behind the wasm and promise work that follows (measured: ~80 µs a write).
     if (tx.commit) tx.commit();
@@ -403,9 +385,6 @@ export class Local {
   constructor(storage, prefix) {
     this.storage = storage;
     this.prefix = prefix;
-    // How many of the next commits fail after writing, and are undone (set by the
-    // conformance tests, as a full quota fails them).
-    this.failing = 0;
   }
 
   // The names of every item of this store, collected before any is changed.
@@ -447,10 +426,6 @@ export class Local {
       if (parsed[0]) for (const item of this.items()) change(item, null);
       for (let i = 1; i < parsed.length; i += 2) change(this.prefix + parsed[i], parsed[i + 1]);
       if (seq !== undefined) change(this.seqItem, String(seq));
-      if (this.failing > 0) {
-        this.failing -= 1;
-        throw new DOMException("injected by a test", "QuotaExceededError");
-      }
     } catch (error) {
       for (const [item, old] of undo.reverse()) {
         // Best effort: each restores what was there a moment ago, in space the failed

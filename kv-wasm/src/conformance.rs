@@ -56,12 +56,6 @@ impl Front {
         Ok(self.shared.mirror()?.snapshot())
     }
 
-    /// Makes the next `n` commits fail in storage: an IndexedDB transaction aborts after its
-    /// requests, a localStorage commit throws once written and is undone.
-    pub fn fail_commits(&self, n: u32) {
-        self.shared.backend.fail_commits(n);
-    }
-
     /// `set(key, value, { ttl })`; no value: the time.
     pub async fn set(
         &self,

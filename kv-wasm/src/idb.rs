@@ -51,9 +51,6 @@ extern "C" {
 
     #[wasm_bindgen(method, js_name = insertRaw)]
     fn insert(this: &Idb, key: &str, value: &JsValue) -> Promise;
-
-    #[wasm_bindgen(method, setter = failing)]
-    fn set_failing(this: &Idb, n: u32);
 }
 
 /// When a write to IndexedDB counts as done: the `durability` of its transaction.
@@ -205,12 +202,6 @@ impl IdbPersist {
     /// Resolves the commit written, parsed, or `null`.
     pub(crate) async fn atomic(&self, keys: &Array, decide: &Function) -> Result<JsValue, JsValue> {
         JsFuture::from(self.js.atomic_commit(keys, decide)).await
-    }
-
-    /// Makes the next `n` commits abort after making their requests, as a transaction the
-    /// browser aborts (a full disk): for tests of what a failed commit leaves.
-    pub(crate) fn fail_commits(&self, n: u32) {
-        self.js.set_failing(n);
     }
 
     /// Stores `value` under `key` as it is, bypassing the encoder: for tests that need

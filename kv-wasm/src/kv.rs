@@ -8,7 +8,6 @@ use core::cell::{Cell, Ref, RefCell, RefMut};
 use core::future::Future;
 use core::pin::Pin;
 
-use hashbrown::HashMap;
 use js_sys::futures::{JsFuture, future_to_promise, spawn_local};
 use js_sys::{Array, Function, Promise};
 use kv_core::{Error, JsonText, Store, Stored, Ttl};
@@ -115,15 +114,6 @@ impl Backend {
         }
     }
 
-    /// Makes the next `n` commits fail in storage (see `conformance.rs`).
-    pub(crate) fn fail_commits(&self, n: u32) {
-        match self {
-            Self::IndexedDb(idb) => idb.fail_commits(n),
-            Self::LocalStorage(local) => local.fail_commits(n),
-            Self::Memory => {}
-        }
-    }
-
     /// When a resolved write of this backend is safe, as `Kv.durability` reports it.
     fn durability(&self) -> &'static str {
         match self {
@@ -171,7 +161,7 @@ pub(crate) struct Shared {
     pub(crate) early: RefCell<Option<Stale>>,
     /// Records of other contexts' commits that listeners were told of before the commit's
     /// announcement arrived, each until it does (see [`Shared::refresh`]).
-    pub(crate) expected: RefCell<HashMap<String, Vec<Option<Vec<u8>>>>>,
+    pub(crate) expected: RefCell<Vec<(String, Option<Vec<u8>>)>>,
     /// Why the load failed (a corrupt record, storage refusing the read); every call
     /// rejects with it, and nothing is ever written.
     failed: RefCell<Option<JsValue>>,
@@ -692,7 +682,7 @@ pub(crate) async fn open(name: &JsValue, options: &JsValue) -> Result<Kv, JsValu
             gate: WriteQueue::default(),
             failed: RefCell::new(None),
             early: RefCell::new(None),
-            expected: RefCell::new(HashMap::new()),
+            expected: RefCell::new(Vec::new()),
             limits,
         }
     });

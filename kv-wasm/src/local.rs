@@ -44,9 +44,6 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = insertRaw)]
     fn insert(this: &Local, key: &str, text: &str) -> Result<(), JsValue>;
 
-    #[wasm_bindgen(method, setter = failing)]
-    fn set_failing(this: &Local, n: u32);
-
     /// Calls `apply(key, text | null)` for other pages' changes to this store's items,
     /// `apply(null, null)` when one clears `localStorage`; returns the unsubscribe function.
     #[wasm_bindgen(method)]
@@ -144,12 +141,6 @@ impl LocalPersist {
     /// Resolves the commit written, parsed, or `null`.
     pub(crate) async fn atomic(&self, keys: &Array, decide: &Function) -> Result<JsValue, JsValue> {
         JsFuture::from(self.js.atomic_commit(keys, decide)?).await
-    }
-
-    /// Makes the next `n` commits fail once written, and be undone, as a full quota fails
-    /// them: for tests of what a failed commit leaves.
-    pub(crate) fn fail_commits(&self, n: u32) {
-        self.js.set_failing(n);
     }
 
     /// Stores `text` under `key` as it is, bypassing the encoder: for tests that need storage

@@ -14,7 +14,7 @@ use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use hashbrown::HashMap;
+use hashbrown::HashSet;
 
 use js_sys::futures::spawn_local;
 use js_sys::{Array, Function};
@@ -138,23 +138,25 @@ impl Drop for Remote {
 #[derive(Debug, Default)]
 pub(crate) struct Stale {
     pub(crate) clear: bool,
-    /// Each key with the records the announcements gave it (`None`: deleted), oldest first.
-    pub(crate) keys: HashMap<String, Vec<Option<Vec<u8>>>>,
+    pub(crate) keys: HashSet<String>,
+    /// Each key with the record an announcement gave it (`None`: deleted), oldest first.
+    records: Vec<(String, Option<Vec<u8>>)>,
 }
 
 impl Stale {
     fn add(&mut self, batch: Batch) {
         self.clear |= batch.clear;
         for (key, record) in batch.changes {
-            self.keys.entry(key).or_default().push(record);
+            self.keys.insert(key.clone());
+            self.records.push((key, record));
         }
     }
 
     /// Whether an announcement gave `key` the record `record`.
     pub(crate) fn announced(&self, key: &str, record: Option<&[u8]>) -> bool {
-        self.keys
-            .get(key)
-            .is_some_and(|records| records.iter().any(|r| r.as_deref() == record))
+        self.records
+            .iter()
+            .any(|(k, r)| k == key && r.as_deref() == record)
     }
 }
 
@@ -234,7 +236,7 @@ impl Shared {
         if stale.clear {
             return self.replace_all(idb.load().await.map_err(|e| storage_error(&e))?, true);
         }
-        let keys: Array = stale.keys.keys().map(|k| JsValue::from_str(k)).collect();
+        let keys: Array = stale.keys.iter().map(|k| JsValue::from_str(k)).collect();
         let records = idb.read(&keys).await.map_err(|e| storage_error(&e))?;
         self.refresh(&records, Some(&stale)).map(drop)
     }
@@ -297,7 +299,7 @@ impl Shared {
         if early.clear {
             return self.replace_all(local.load().map_err(|e| storage_error(&e))?, true);
         }
-        let keys: Array = early.keys.keys().map(|k| JsValue::from_str(k)).collect();
+        let keys: Array = early.keys.iter().map(|k| JsValue::from_str(k)).collect();
         let records = local.read(&keys).map_err(|e| storage_error(&e))?;
         self.refresh(&records, Some(&early)).map(drop)
     }

@@ -19,7 +19,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashSet;
 
 use js_sys::{Array, Function};
 use kv_core::{Error, JsonText, Prepared, Rejected, Transaction};
@@ -258,10 +258,7 @@ impl Shared {
                 let after = held(&mirror, key);
                 if before != after {
                     if !explained && hears {
-                        expected
-                            .entry(key.clone())
-                            .or_default()
-                            .push(record.map(<[u8]>::to_vec));
+                        expected.push((key.clone(), record.map(<[u8]>::to_vec)));
                     }
                 } else if !explained || take_expected(&mut expected, key, record) {
                     continue;
@@ -294,21 +291,14 @@ impl Shared {
 
 /// Whether `record` of `key` was told before its announcement arrived; forgets it if so.
 fn take_expected(
-    expected: &mut HashMap<String, Vec<Option<Vec<u8>>>>,
+    expected: &mut Vec<(String, Option<Vec<u8>>)>,
     key: &str,
     record: Option<&[u8]>,
 ) -> bool {
-    let Some(records) = expected.get_mut(key) else {
-        return false;
-    };
-    let Some(i) = records.iter().position(|r| r.as_deref() == record) else {
-        return false;
-    };
-    records.swap_remove(i);
-    if records.is_empty() {
-        expected.remove(key);
-    }
-    true
+    let found = expected
+        .iter()
+        .position(|(k, r)| k == key && r.as_deref() == record);
+    found.map(|i| expected.swap_remove(i)).is_some()
 }
 
 /// What the mirror holds for `key`, as listeners see it: its value's text if it exists (has

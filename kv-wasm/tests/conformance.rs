@@ -272,7 +272,7 @@ impl Subject<JsonText> for KvStore {
     }
 
     fn fail_commits(&mut self, n: usize) {
-        self.front.fail_commits(n as u32);
+        common::fail_commits(n as u32);
     }
 
     fn get(&self, key: &str) -> Option<JsonText> {
