@@ -3,7 +3,6 @@
 use alloc::boxed::Box;
 use alloc::rc::{Rc, Weak};
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::{Cell, Ref, RefCell, RefMut};
 use core::future::Future;
@@ -11,10 +10,11 @@ use core::pin::Pin;
 
 use js_sys::futures::{JsFuture, future_to_promise, spawn_local};
 use js_sys::{Array, Function, Promise};
-use kv_core::{Error, JsonText, RESERVED_PREFIX, Store, Stored, Transaction, Ttl};
+use kv_core::{Error, JsonText, Store, Stored, Ttl};
 use wasm_bindgen::prelude::*;
 
 use crate::args::{entries_of, key_of, keys_of, optional_value, ttl_of, write_ttl};
+use crate::calls;
 use crate::error::{
     BrowserError, ErrorName, argument_error, core_error, js_error, storage_error, type_error,
 };
@@ -131,7 +131,7 @@ impl Backend {
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Kv {
-    shared: Rc<Shared>,
+    pub(crate) shared: Rc<Shared>,
 }
 
 #[derive(Debug)]
@@ -157,8 +157,11 @@ pub(crate) struct Shared {
     loaded: Cell<bool>,
     /// Held by the load until it is done: what reads other than `get` wait for.
     gate: WriteQueue,
-    /// Keys of other pages' `storage` events that arrived before the load.
+    /// Other pages' `storage` events that arrived before the load.
     pub(crate) early: RefCell<Option<Stale>>,
+    /// Records of other contexts' commits that listeners were told of before the commit's
+    /// announcement arrived, each until it does (see [`Shared::refresh`]).
+    pub(crate) expected: RefCell<Vec<(String, Option<Vec<u8>>)>>,
     /// Why the load failed (a corrupt record, storage refusing the read); every call
     /// rejects with it, and nothing is ever written.
     failed: RefCell<Option<JsValue>>,
@@ -299,14 +302,7 @@ impl Kv {
     ) -> Promise {
         let args = key_of(&key)
             .and_then(|key| Ok((key, optional_value(&value)?, write_ttl(&options, "set")?)));
-        self.write(args, |(key, value, ttl), tx| {
-            let value = value.clone().unwrap_or_else(|| JsonText::from(tx.now()));
-            match ttl {
-                Some(ttl) => tx.set_with_ttl(key.clone(), value, *ttl)?,
-                None => tx.set(key.clone(), value)?,
-            }
-            Ok(JsValue::UNDEFINED)
-        })
+        self.queue(args.map(|(key, value, ttl)| calls::set(key, value, ttl)))
     }
 
     /// Sets `key` to `value` (or the current time) unless it exists (an expired key does
@@ -326,28 +322,13 @@ impl Kv {
                 write_ttl(&options, "setIfAbsent")?,
             ))
         });
-        self.write_reading(
-            args,
-            |(key, _, _)| Some(vec![key.clone()]),
-            |(key, value, ttl), tx| {
-                let value = value.clone().unwrap_or_else(|| JsonText::from(tx.now()));
-                let set = match ttl {
-                    Some(ttl) => tx.set_if_absent_with_ttl(key.clone(), value, *ttl)?,
-                    None => tx.set_if_absent(key.clone(), value)?,
-                };
-                Ok(set.into())
-            },
-        )
+        self.queue(args.map(|(key, value, ttl)| calls::set_if_absent(key, value, ttl)))
     }
 
     /// Removes `key`; resolves whether it existed.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn delete(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue) -> Promise {
-        self.write_reading(
-            key_of(&key),
-            |key| Some(vec![key.clone()]),
-            |key, tx| Ok(tx.delete(key).into()),
-        )
+        self.queue(key_of(&key).map(calls::delete))
     }
 
     /// Sets every key to its value, all of them or none: from an object, a `Map`, or any
@@ -362,15 +343,7 @@ impl Kv {
         #[wasm_bindgen(unchecked_optional_param_type = "KvWriteOptions")] options: JsValue,
     ) -> Promise {
         let args = write_ttl(&options, "setMany").and_then(|ttl| Ok((entries_of(&entries)?, ttl)));
-        self.write(args, |(entries, ttl), tx| {
-            for (key, value) in entries {
-                match ttl {
-                    Some(ttl) => tx.set_with_ttl(key.clone(), value.clone(), *ttl)?,
-                    None => tx.set(key.clone(), value.clone())?,
-                }
-            }
-            Ok(JsValue::UNDEFINED)
-        })
+        self.queue(args.map(|(entries, ttl)| calls::set_many(entries, ttl)))
     }
 
     /// Removes every key given, all in one write; resolves how many existed.
@@ -380,14 +353,7 @@ impl Kv {
         // `& object`: a string is an iterable of strings, but not of the keys meant.
         #[wasm_bindgen(unchecked_param_type = "Iterable<string> & object")] keys: JsValue,
     ) -> Promise {
-        self.write_reading(
-            keys_of(&keys),
-            |keys| Some(keys.clone()),
-            |keys, tx| {
-                let existed = keys.iter().filter(|key| tx.delete(key)).count();
-                Ok(JsValue::from_f64(existed as f64))
-            },
-        )
+        self.queue(keys_of(&keys).map(calls::delete_many))
     }
 
     /// Replaces the value under `key` with `updater(current)`, with no other write to the key
@@ -408,33 +374,7 @@ impl Kv {
                 .map_err(|_| type_error("update takes a function: (current) => next"))?;
             Ok((key, updater))
         });
-        self.write_reading(
-            args,
-            |(key, _)| Some(vec![key.clone()]),
-            |(key, updater), tx| {
-                // The mirror is only read while the function runs, so it may read this store.
-                let current = tx.get(key).map_or(JsValue::UNDEFINED, to_js);
-                let next = updater
-                    .call1(&JsValue::UNDEFINED, &current)
-                    .map_err(OpError::Js)?;
-                if next.has_type::<Promise>() {
-                    return Err(OpError::Js(js_error(
-                        ErrorName::InvalidValue,
-                        "update's function returned a Promise: it must return the new value itself",
-                    )));
-                }
-                match optional_value(&next).map_err(OpError::Js)? {
-                    Some(value) => {
-                        tx.set_keeping_ttl(key.clone(), value.clone())?;
-                        Ok(to_js(&value))
-                    }
-                    None => {
-                        tx.delete(key);
-                        Ok(JsValue::UNDEFINED)
-                    }
-                }
-            },
-        )
+        self.queue(args.map(|(key, updater)| calls::update(key, updater)))
     }
 
     /// The seconds `key` has left to live (fractions of a second included): `null` for a key
@@ -466,22 +406,14 @@ impl Kv {
             };
             Ok((key, ttl))
         });
-        self.write_reading(
-            args,
-            |(key, _)| Some(vec![key.clone()]),
-            |(key, ttl), tx| Ok(tx.expire(key, *ttl)?.into()),
-        )
+        self.queue(args.map(|(key, ttl)| calls::expire(key, ttl)))
     }
 
     /// Removes from storage every key that has expired (reads never see them, and writes
     /// remove a few each); resolves how many it removed. Listeners hear of each as deleted.
     #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
     pub fn purge(&self) -> Promise {
-        self.write_reading(
-            Ok(()),
-            |()| Some(Vec::new()),
-            |(), tx| Ok(JsValue::from_f64(tx.purge() as f64)),
-        )
+        self.queue(Ok(calls::purge()))
     }
 
     /// `f` with its results kept in this store: an async function taking the same
@@ -532,10 +464,7 @@ impl Kv {
     /// Removes every key.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn clear(&self) -> Promise {
-        self.write(Ok(()), |(), tx| {
-            tx.clear();
-            Ok(JsValue::UNDEFINED)
-        })
+        self.queue(Ok(calls::clear()))
     }
 
     /// Calls `callback` after every change to the store, made here (`origin: "local"`) or
@@ -596,42 +525,30 @@ impl Kv {
         }
     }
 
-    /// Queues a write of `args` (or rejects with their error): `f` stages it once every
+    /// Queues the write `op` (or rejects with its arguments' error): it runs once every
     /// earlier write has finished, and again if storage turns out to be ahead of the mirror.
-    fn write<A: 'static>(
-        &self,
-        args: Result<A, JsValue>,
-        f: impl Fn(&A, &mut Transaction<'_, JsonText>) -> Result<JsValue, OpError> + 'static,
-    ) -> Promise {
-        self.write_reading(args, |_| None, f)
-    }
-
-    /// As [`write`](Self::write), for a call decided by what storage holds under the keys
-    /// `reads` names.
-    fn write_reading<A: 'static>(
-        &self,
-        args: Result<A, JsValue>,
-        reads: impl FnOnce(&A) -> Option<Vec<String>>,
-        f: impl Fn(&A, &mut Transaction<'_, JsonText>) -> Result<JsValue, OpError> + 'static,
-    ) -> Promise {
-        self.queue(args.map(|args| Op {
-            reads: reads(&args),
-            run: Box::new(move |tx: &mut Transaction<'_, JsonText>| f(&args, tx)),
-        }))
-    }
-
     fn queue(&self, op: Result<Op, JsValue>) -> Promise {
         let shared = Rc::clone(&self.shared);
-        promise(async move {
-            let op = op?;
-            let _turn = shared.queue.turn().await;
-            shared.loaded()?;
-            shared.write_now(op).await
-        })
+        promise(async move { shared.call(op?).await.map_err(JsValue::from) })
     }
 }
 
 impl Shared {
+    /// Runs the write `op` once every earlier write has finished.
+    pub(crate) async fn call(self: &Rc<Self>, op: Op) -> Result<JsValue, OpError> {
+        let _turn = self.queue.turn().await;
+        self.loaded().map_err(OpError::Js)?;
+        self.write_now(op).await
+    }
+
+    /// Waits for the load; its error if it failed.
+    pub(crate) async fn ready(&self) -> Result<(), JsValue> {
+        if !self.loaded.get() {
+            drop(self.gate.turn().await);
+        }
+        self.loaded()
+    }
+
     /// Whether the mirror was loaded (or its load failed).
     pub(crate) fn is_loaded(&self) -> bool {
         self.loaded.get()
@@ -664,26 +581,12 @@ impl Shared {
                 if let Ok(mut slot) = self.mirror_mut() {
                     *slot = mirror;
                 }
-                // Other pages' changes that arrived before the load: it read them; the
-                // listeners hear of them as they would have had the mirror been loaded.
-                if let Some(early) = self.early.borrow_mut().take()
-                    && let Ok(mirror) = self.mirror()
-                {
-                    let keys: Vec<&str> = if early.clear {
-                        mirror.sorted_keys().collect()
-                    } else {
-                        early.keys.iter().map(String::as_str).collect()
-                    };
-                    // The format marker is nobody's data.
-                    let keys = keys.into_iter().filter(|k| !k.starts_with(RESERVED_PREFIX));
-                    let batch = crate::events::Batch {
-                        clear: early.clear,
-                        changes: keys
-                            .map(|k| (k.into(), mirror.get(k).map(|v| v.as_str().into())))
-                            .collect(),
-                    };
-                    drop(mirror);
-                    self.notify("remote", &batch);
+                self.loaded.set(true);
+                // Other pages' localStorage changes that arrived before the load: it read
+                // them, and the listeners hear of them now. (IndexedDB announcements wait in
+                // the write queue, behind the load.)
+                if let Err(e) = self.settle_early() {
+                    crate::json::report(&e);
                 }
             }
             Err(error) => *self.failed.borrow_mut() = Some(error),
@@ -705,7 +608,7 @@ impl Shared {
         RefMut::filter_map(mirror, Option::as_mut).map_err(|_| closed())
     }
 
-    fn close(&self) {
+    pub(crate) fn close(&self) {
         self.mirror.borrow_mut().take();
         self.remote.borrow_mut().take();
         self.listeners.borrow_mut().clear();
@@ -729,7 +632,7 @@ fn closed() -> JsValue {
     )
 }
 
-async fn open(name: &JsValue, options: &JsValue) -> Result<Kv, JsValue> {
+pub(crate) async fn open(name: &JsValue, options: &JsValue) -> Result<Kv, JsValue> {
     let name = name
         .as_string()
         .filter(|name| !name.is_empty())
@@ -779,6 +682,7 @@ async fn open(name: &JsValue, options: &JsValue) -> Result<Kv, JsValue> {
             gate: WriteQueue::default(),
             failed: RefCell::new(None),
             early: RefCell::new(None),
+            expected: RefCell::new(Vec::new()),
             limits,
         }
     });

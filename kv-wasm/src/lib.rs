@@ -17,6 +17,9 @@ extern crate alloc;
 extern crate std;
 
 mod args;
+mod calls;
+#[doc(hidden)]
+pub mod conformance;
 mod error;
 mod events;
 mod idb;

@@ -107,6 +107,11 @@ impl Remote {
         }
     }
 
+    /// Whether other contexts' commits are announced here.
+    pub(crate) fn hears(&self) -> bool {
+        !matches!(self, Self::Nothing)
+    }
+
     /// Tells the other contexts on this channel about a commit made here: `message` as
     /// [`encode`] wrote it, parsed.
     pub(crate) fn publish(&self, message: &JsValue) {
@@ -129,11 +134,30 @@ impl Drop for Remote {
     }
 }
 
-/// What other contexts changed, to be read from storage again.
+/// What other contexts announced they changed, to be read from storage again.
 #[derive(Debug, Default)]
 pub(crate) struct Stale {
     pub(crate) clear: bool,
     pub(crate) keys: HashSet<String>,
+    /// Each key with the record an announcement gave it (`None`: deleted), oldest first.
+    records: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl Stale {
+    fn add(&mut self, batch: Batch) {
+        self.clear |= batch.clear;
+        for (key, record) in batch.changes {
+            self.keys.insert(key.clone());
+            self.records.push((key, record));
+        }
+    }
+
+    /// Whether an announcement gave `key` the record `record`.
+    pub(crate) fn announced(&self, key: &str, record: Option<&[u8]>) -> bool {
+        self.records
+            .iter()
+            .any(|(k, r)| k == key && r.as_deref() == record)
+    }
 }
 
 impl Shared {
@@ -148,22 +172,26 @@ impl Shared {
         if idb.is_connected() && !self.reload.get() {
             return Ok(());
         }
-        self.replace_all(idb.load().await.map_err(|e| storage_error(&e))?)?;
+        self.replace_all(idb.load().await.map_err(|e| storage_error(&e))?, false)?;
         self.reload.set(false);
         Ok(())
     }
 
-    /// Replaces the mirror with everything storage holds; listeners hear of any difference.
-    fn replace_all(&self, stored: Stored) -> Result<(), JsValue> {
+    /// Replaces the mirror with everything storage holds; listeners hear of any difference,
+    /// or (`announced`: another context announced a clear) of the whole store even if the
+    /// mirror held it already (see [`Shared::refresh`]).
+    fn replace_all(&self, stored: Stored, announced: bool) -> Result<(), JsValue> {
         let batch = {
             let mut mirror = self.mirror_mut()?;
             let before = mirror.snapshot();
             mirror
                 .replace_all(stored)
                 .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
-            (mirror.snapshot() != before).then(|| Batch::replacing(&mirror))
+            (announced || mirror.snapshot() != before).then(|| Batch::replacing(&mirror))
         };
         if let Some(batch) = batch {
+            // Everything is told anew: no earlier report waits for its announcement.
+            self.expected.borrow_mut().clear();
             self.notify("remote", &batch);
         }
         Ok(())
@@ -172,26 +200,13 @@ impl Shared {
     /// Another context announced a commit: the keys it wrote are read from storage again
     /// (in this context's write order), since announcements of two contexts' commits can
     /// arrive in another order than the commits were made, and a mirror that applied them as
-    /// they came would keep a value storage no longer holds.
+    /// they came would keep a value storage no longer holds. Before the mirror is loaded the
+    /// re-read waits for the load, which may or may not have read the commit: either way the
+    /// listeners hear of it once (see [`Shared::refresh`]).
     pub(crate) fn observe(self: &Rc<Self>, batch: Batch) {
-        if !self.is_loaded() {
-            // The load, still to come, may read what this commit left: listeners hear of its
-            // keys once it has. They are read again after it too, in case the load read
-            // storage before the commit. (Not every race is closed: a test without waiting
-            // for the load still hung about once in four runs, so a listener added right
-            // after open may miss an announcement that arrives during the load.)
-            self.changed_before_load(
-                batch.clear,
-                batch.changes.iter().map(|(key, _)| key.clone()),
-            );
-        }
         let mut stale = self.stale.borrow_mut();
         let queued = stale.is_some();
-        let pending = stale.get_or_insert_with(Stale::default);
-        pending.clear |= batch.clear;
-        pending
-            .keys
-            .extend(batch.changes.into_iter().map(|(key, _)| key));
+        stale.get_or_insert_with(Stale::default).add(batch);
         drop(stale);
         if queued {
             return;
@@ -219,42 +234,49 @@ impl Shared {
         };
         self.mirror()?;
         if stale.clear {
-            return self.replace_all(idb.load().await.map_err(|e| storage_error(&e))?);
+            return self.replace_all(idb.load().await.map_err(|e| storage_error(&e))?, true);
         }
         let keys: Array = stale.keys.iter().map(|k| JsValue::from_str(k)).collect();
         let records = idb.read(&keys).await.map_err(|e| storage_error(&e))?;
-        self.refresh(&records).map(drop)
-    }
-
-    /// Another context changed `keys` (or cleared, if `clear`) before this one's load: the load
-    /// reads it, and then tells the listeners (see `Shared::load`).
-    fn changed_before_load(&self, clear: bool, keys: impl IntoIterator<Item = String>) {
-        let mut early = self.early.borrow_mut();
-        let early = early.get_or_insert_with(Stale::default);
-        early.clear |= clear;
-        early.keys.extend(keys);
+        self.refresh(&records, Some(&stale)).map(drop)
     }
 
     /// Mirrors another page's change to a `localStorage` item (its text as storage holds it
-    /// now).
+    /// now). Before the load it waits for the load, which reads the item (see
+    /// [`Shared::settle_early`]).
     pub(crate) fn observe_item(&self, change: ItemChange) {
-        // The load, still to come, reads what the change left; listeners hear of it then.
         if !self.is_loaded() {
-            match change {
-                ItemChange::Key(key, _) => self.changed_before_load(false, [key]),
-                ItemChange::Cleared => self.changed_before_load(true, []),
-            }
+            let batch = match change {
+                ItemChange::Key(key, text) => Batch {
+                    clear: false,
+                    changes: alloc::vec![(key, text.map(String::into_bytes))],
+                },
+                ItemChange::Cleared => Batch {
+                    clear: true,
+                    changes: Vec::new(),
+                },
+            };
+            self.early
+                .borrow_mut()
+                .get_or_insert_with(Stale::default)
+                .add(batch);
             return;
         }
         let result = match change {
             ItemChange::Key(key, text) => {
-                self.refresh(&Records(alloc::vec![(key, text)])).map(drop)
+                let mut announced = Stale::default();
+                announced.add(Batch {
+                    clear: false,
+                    changes: alloc::vec![(key.clone(), text.clone().map(String::into_bytes))],
+                });
+                self.refresh(&Records(alloc::vec![(key, text)]), Some(&announced))
+                    .map(drop)
             }
             ItemChange::Cleared => match &self.backend {
                 Backend::LocalStorage(local) => local
                     .load()
                     .map_err(|e| storage_error(&e))
-                    .and_then(|stored| self.replace_all(stored)),
+                    .and_then(|stored| self.replace_all(stored, true)),
                 _ => Ok(()),
             },
         };
@@ -263,6 +285,23 @@ impl Shared {
         {
             report(&e);
         }
+    }
+
+    /// Once the load is done: the `localStorage` changes of other pages that arrived before
+    /// it, read again and told as [`Shared::refresh`] tells them.
+    pub(crate) fn settle_early(&self) -> Result<(), JsValue> {
+        let Some(early) = self.early.borrow_mut().take() else {
+            return Ok(());
+        };
+        let Backend::LocalStorage(local) = &self.backend else {
+            return Ok(());
+        };
+        if early.clear {
+            return self.replace_all(local.load().map_err(|e| storage_error(&e))?, true);
+        }
+        let keys: Array = early.keys.iter().map(|k| JsValue::from_str(k)).collect();
+        let records = local.read(&keys).map_err(|e| storage_error(&e))?;
+        self.refresh(&records, Some(&early)).map(drop)
     }
 }
 

@@ -29,13 +29,16 @@ use crate::error::{BrowserError, core_error, storage_error};
 use crate::events::Batch;
 use crate::idb::{Records, transaction_error};
 use crate::kv::{Backend, Shared};
-use crate::remote;
+use crate::remote::{self, Remote, Stale};
 
-/// Why a write call's function failed: a limit or reserved key, or a JS error (an `update`
-/// function that threw, or returned what JSON cannot hold).
+/// Why a write call failed: the core rejected it (a limit, a reserved key, a ttl), or a JS
+/// error (an `update` function that threw or returned what JSON cannot hold, storage
+/// failing, the store closed), as the call's promise rejects with it.
 #[derive(Debug)]
-pub(crate) enum OpError {
+pub enum OpError {
+    /// What the core refused.
     Rejected(Rejected),
+    /// The error the promise rejects with.
     Js(JsValue),
 }
 
@@ -75,14 +78,14 @@ struct Attempt {
     verified: HashSet<String>,
     /// An error of the call's own (a limit, a throwing `update` function), as opposed to one
     /// of storage.
-    failed: Option<JsValue>,
+    failed: Option<OpError>,
 }
 
 impl Shared {
     /// Writes `op`'s changes and mirrors them, then tells the listeners. The caller holds the
     /// write queue's turn.
-    pub(crate) async fn write_now(self: &Rc<Self>, mut op: Op) -> Result<JsValue, JsValue> {
-        self.resync().await?;
+    pub(crate) async fn write_now(self: &Rc<Self>, mut op: Op) -> Result<JsValue, OpError> {
+        self.resync().await.map_err(OpError::Js)?;
         let reads = match (&self.backend, op.reads.take()) {
             // A blind IndexedDB write depends on nothing stored: last writer wins.
             (Backend::IndexedDb(_), None) => None,
@@ -112,14 +115,14 @@ impl Shared {
                 .backend
                 .write(&message)
                 .await
-                .map_err(|e| storage_error(&e))?;
+                .map_err(|e| OpError::Js(storage_error(&e)))?;
             self.applied(prepared, written);
         }
         Ok(result)
     }
 
     /// Decides `op` against storage inside one storage transaction (see the module's docs).
-    async fn write_atomic(self: &Rc<Self>, run: Run, reads: Array) -> Result<JsValue, JsValue> {
+    async fn write_atomic(self: &Rc<Self>, run: Run, reads: Array) -> Result<JsValue, OpError> {
         let attempt = Rc::new(RefCell::new(Attempt {
             run,
             decided: None,
@@ -149,15 +152,15 @@ impl Shared {
             return Err(failed);
         }
         let written = written.map_err(|e| {
-            storage_error(&match &self.backend {
+            OpError::Js(storage_error(&match &self.backend {
                 Backend::LocalStorage(_) => BrowserError::from_js("writing to localStorage", &e),
                 _ => transaction_error("writing to IndexedDB", &e),
-            })
+            }))
         })?;
         let Some((result, prepared)) = attempt.decided.take() else {
-            return Err(storage_error(&BrowserError::unavailable(
+            return Err(OpError::Js(storage_error(&BrowserError::unavailable(
                 "the write was never decided: nothing was written",
-            )));
+            ))));
         };
         if !written.is_null() {
             self.applied(prepared, Some(written));
@@ -172,10 +175,10 @@ impl Shared {
         attempt: &mut Attempt,
         keys: &Array,
         texts: &Array,
-    ) -> Result<JsValue, JsValue> {
+    ) -> Result<JsValue, OpError> {
         let read = Array::of2(keys, texts);
-        let records = Records::of(&read).map_err(|e| storage_error(&e))?;
-        let changed = self.refresh(&records)?;
+        let records = Records::of(&read).map_err(|e| OpError::Js(storage_error(&e)))?;
+        let changed = self.refresh(&records, None).map_err(OpError::Js)?;
         attempt
             .verified
             .extend(records.0.into_iter().map(|(key, _)| key));
@@ -202,17 +205,28 @@ impl Shared {
 
     /// Runs `op` against the mirror, changing nothing. The mirror is only borrowed to read
     /// while `op` runs, so an `update` function may read this store.
-    fn prepare(&self, run: &mut Run) -> Result<(JsValue, Prepared<JsonText>), JsValue> {
-        let mirror = self.mirror()?;
-        Ok(mirror.prepare(|tx| run(tx))?)
+    fn prepare(&self, run: &mut Run) -> Result<(JsValue, Prepared<JsonText>), OpError> {
+        let mirror = self.mirror().map_err(OpError::Js)?;
+        mirror.prepare(|tx| run(tx))
     }
 
     /// Brings the mirror up to date with records just read from storage, and tells the
-    /// listeners what differed (another context's commit): a key whose value or expiry is
-    /// another now, or whose record is gone (an expired key another context removed: a
-    /// delete). Returns whether the mirror differed, in which case a call decided against it
-    /// must be decided again.
-    pub(crate) fn refresh(&self, records: &Records) -> Result<bool, JsValue> {
+    /// listeners of another context's commits. Returns whether the mirror differed, in which
+    /// case a call decided against it must be decided again.
+    ///
+    /// A key is told when its value or expiry is another now, or its record is gone (an
+    /// expired key another context removed: a delete). It is told too when the mirror held
+    /// the record already but `announced` gave it that record: the announcement of a commit
+    /// that the load read (the load is lazy, and an announcement can arrive after it), or of
+    /// a write of the value the key had. A key told for a difference an announcement did not
+    /// explain (a record read inside this context's own write, before the commit's
+    /// announcement arrived) is remembered, so that its announcement is not told again:
+    /// every commit of another context is heard once.
+    pub(crate) fn refresh(
+        &self,
+        records: &Records,
+        announced: Option<&Stale>,
+    ) -> Result<bool, JsValue> {
         let before: Vec<_> = {
             let mirror = self.mirror()?;
             records
@@ -230,28 +244,36 @@ impl Shared {
                     .map(|(key, text)| (key.as_str(), text.as_deref().map(str::as_bytes))),
             )
             .map_err(|e| core_error::<BrowserError>(&Error::Corrupt(e), |_| JsValue::NULL))?;
-        if !changed {
-            return Ok(false);
-        }
-        let differ = {
+        let hears = self.remote.borrow().as_ref().is_some_and(Remote::hears);
+        let told = {
             let mirror = self.mirror()?;
+            let mut expected = self.expected.borrow_mut();
+            let mut changes = Vec::new();
+            for ((key, text), before) in records.0.iter().zip(before) {
+                if key.starts_with(kv_core::RESERVED_PREFIX) {
+                    continue;
+                }
+                let record = text.as_deref().map(str::as_bytes);
+                let explained = announced.is_some_and(|a| a.announced(key, record));
+                let after = held(&mirror, key);
+                if before != after {
+                    if !explained && hears {
+                        expected.push((key.clone(), record.map(<[u8]>::to_vec)));
+                    }
+                } else if !explained || take_expected(&mut expected, key, record) {
+                    continue;
+                }
+                changes.push((key.clone(), after.0.map(String::into_bytes)));
+            }
             Batch {
                 clear: false,
-                changes: records
-                    .0
-                    .iter()
-                    .zip(before)
-                    .filter_map(|((key, _), before)| {
-                        let after = held(&mirror, key);
-                        (before != after).then(|| (key.clone(), after.0.map(String::into_bytes)))
-                    })
-                    .collect::<Vec<_>>(),
+                changes,
             }
         };
-        if !differ.changes.is_empty() {
-            self.notify("remote", &differ);
+        if !told.changes.is_empty() {
+            self.notify("remote", &told);
         }
-        Ok(true)
+        Ok(changed)
     }
 
     /// Mirrors a commit this context just made, announces it, and tells the listeners.
@@ -265,6 +287,18 @@ impl Shared {
         }
         self.notify("local", &batch);
     }
+}
+
+/// Whether `record` of `key` was told before its announcement arrived; forgets it if so.
+fn take_expected(
+    expected: &mut Vec<(String, Option<Vec<u8>>)>,
+    key: &str,
+    record: Option<&[u8]>,
+) -> bool {
+    let found = expected
+        .iter()
+        .position(|(k, r)| k == key && r.as_deref() == record);
+    found.map(|i| expected.swap_remove(i)).is_some()
 }
 
 /// What the mirror holds for `key`, as listeners see it: its value's text if it exists (has

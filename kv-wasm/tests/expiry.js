@@ -248,11 +248,8 @@ export async function anotherContextLearnsExpiries(any) {
   const name = unique("ttl-contexts");
   const { kv: first } = await opened(Kv, backend, name, clock);
   const { kv: second } = await opened(Kv, backend, name, clock);
-  // Both copies loaded first (open resolves before the copy has loaded; keys() waits for
-  // it): an announcement that races the load can still miss the listener (see the note in
-  // remote.rs), and this test is about announcements after it.
-  await first.keys();
-  await second.keys();
+  // Listening at once, while both copies still load: the first announcement can arrive
+  // before second's load, during it or after it, and is heard all the same.
   const heard = (key) =>
     new Promise((resolve) => {
       const off = second.onChange((event) => {
@@ -280,6 +277,126 @@ export async function anotherContextLearnsExpiries(any) {
   eq((await next).changes, [{ key: "j", deleted: true }], "the other hears of the removal as a delete");
   await first.close();
   await second.close();
+}
+
+// Makes every BroadcastChannel created until `restore()` hold the messages it receives
+// until `release()`, and deliver them at once after: an announcement that reaches a context
+// as late as the test wants.
+function holdAnnouncements() {
+  const Real = globalThis.BroadcastChannel;
+  const held = [];
+  let holding = true;
+  globalThis.BroadcastChannel = class extends Real {
+    set onmessage(receive) {
+      super.onmessage = (event) => (holding ? held.push(() => receive(event)) : receive(event));
+    }
+  };
+  return {
+    restore: () => (globalThis.BroadcastChannel = Real),
+    release() {
+      holding = false;
+      for (const deliver of held.splice(0)) deliver();
+    },
+  };
+}
+
+// Resolves the events `kv` delivers until one changes `key`.
+function until(kv, key) {
+  const events = [];
+  return new Promise((resolve) => {
+    const off = kv.onChange((event) => {
+      events.push(event);
+      if (event.changes.some((c) => c.key === key)) {
+        off();
+        resolve(events);
+      }
+    });
+  });
+}
+
+const changesOf = (events, key) =>
+  events.flatMap((event) => event.changes.filter((c) => c.key === key).map((c) => [event.origin, c]));
+
+// Another context commits after a listener was added and before the lazy load reads (so the
+// load reads the commit), and its announcement arrives only after the load: the listener
+// hears of it once. (It was never heard: the re-read found the copy already up to date.)
+export async function aCommitTheLoadReadIsHeardOnceItsAnnouncementArrives(any) {
+  const Kv = any.constructor;
+  const name = unique("announced-late");
+  const first = await Kv.open(name);
+  await first.keys();
+  const hold = holdAnnouncements();
+  let second;
+  try {
+    second = await Kv.open(name);
+  } finally {
+    hold.restore();
+  }
+  const all = [];
+  second.onChange((event) => all.push(event));
+  // first is loaded, so its commit's transaction begins in this task, before second's load
+  // (which starts in a later task) begins its own: IndexedDB runs the load after the commit.
+  await first.set("k", 1);
+  await second.keys();
+  eq(await second.get("k"), 1, "the load read the commit");
+  eq(all, [], "nothing heard before the announcement");
+  const heard = until(second, "z");
+  hold.release();
+  // Announced after k's, by the same channel: heard after k's has been handled.
+  await first.set("z", 2);
+  await heard;
+  eq(changesOf(all, "k"), [["remote", { key: "k", value: 1, deleted: false }]], "k heard once");
+  eq(changesOf(all, "z"), [["remote", { key: "z", value: 2, deleted: false }]], "z heard once");
+  await first.close();
+  await second.close();
+}
+
+// A conditional write reads another context's commit from storage before that commit's
+// announcement arrives: the listener hears of it then, and not again when the announcement
+// comes.
+export async function aCommitToldBeforeItsAnnouncementIsHeardOnce(any) {
+  const Kv = any.constructor;
+  const name = unique("announced-after-read");
+  const first = await Kv.open(name);
+  await first.keys();
+  const hold = holdAnnouncements();
+  let second;
+  try {
+    second = await Kv.open(name);
+  } finally {
+    hold.restore();
+  }
+  await second.keys();
+  const all = [];
+  second.onChange((event) => all.push(event));
+  await first.set("k", 1);
+  eq(await second.setIfAbsent("k", 2), false, "decided against storage");
+  eq(changesOf(all, "k"), [["remote", { key: "k", value: 1, deleted: false }]], "heard when read");
+  const heard = until(second, "z");
+  hold.release();
+  await first.set("z", 2);
+  await heard;
+  eq(changesOf(all, "k"), [["remote", { key: "k", value: 1, deleted: false }]], "k heard once");
+  await first.close();
+  await second.close();
+}
+
+// The same with localStorage: another tab's item is written before the load reads it, and its
+// storage event arrives after the load.
+export async function anItemTheLoadReadIsHeardOnceItsStorageEventArrives(any) {
+  const Kv = any.constructor;
+  const name = unique("stored-late");
+  const kv = await Kv.open(name, { backend: "localStorage" });
+  const all = [];
+  kv.onChange((event) => all.push(event));
+  const item = `kv:${name}:k`;
+  localStorage.setItem(item, "1");
+  await kv.keys();
+  eq(await kv.get("k"), 1, "the load read the item");
+  eq(all, [], "nothing heard before the event");
+  dispatchEvent(new StorageEvent("storage", { key: item, newValue: "1", storageArea: localStorage }));
+  eq(changesOf(all, "k"), [["remote", { key: "k", value: 1, deleted: false }]], "k heard once");
+  await kv.close();
 }
 
 export async function memoizeKeepsResults(any) {

@@ -1,5 +1,6 @@
-//! Expiry and memoize through the JS API, on every backend, with a clock set by hand (the
-//! cases are in `expiry.js`).
+//! Expiry and memoize through the JS API, on every backend, with a clock set by hand, and how
+//! another context's commits reach `onChange` around the lazy load (the cases are in
+//! `expiry.js`).
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -24,6 +25,12 @@ extern "C" {
     fn a_removal_never_deletes_a_key_set_again_elsewhere(kv: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = anotherContextLearnsExpiries)]
     fn another_context_learns_expiries(kv: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = aCommitTheLoadReadIsHeardOnceItsAnnouncementArrives)]
+    fn a_commit_the_load_read_is_heard_once_its_announcement_arrives(kv: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = aCommitToldBeforeItsAnnouncementIsHeardOnce)]
+    fn a_commit_told_before_its_announcement_is_heard_once(kv: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = anItemTheLoadReadIsHeardOnceItsStorageEventArrives)]
+    fn an_item_the_load_read_is_heard_once_its_storage_event_arrives(kv: &JsValue) -> Promise;
     #[wasm_bindgen(js_name = memoizeKeepsResults)]
     fn memoize_keeps_results(kv: &JsValue) -> Promise;
 }
@@ -59,6 +66,21 @@ async fn a_removal_never_deletes_a_key_another_context_set_again() {
 #[wasm_bindgen_test]
 async fn another_context_learns_expiries_from_the_records() {
     run(another_context_learns_expiries).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_commit_the_load_read_is_heard_once_its_announcement_arrives_after_the_load() {
+    run(a_commit_the_load_read_is_heard_once_its_announcement_arrives).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_commit_read_inside_a_write_before_its_announcement_is_heard_once() {
+    run(a_commit_told_before_its_announcement_is_heard_once).await;
+}
+
+#[wasm_bindgen_test]
+async fn an_item_the_load_read_is_heard_once_its_storage_event_arrives_after_the_load() {
+    run(an_item_the_load_read_is_heard_once_its_storage_event_arrives).await;
 }
 
 #[wasm_bindgen_test]

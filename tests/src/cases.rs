@@ -1,45 +1,46 @@
-//! One function per rule of the store. Each takes a [`Harness`] and a value representation
-//! `V`, and panics if its adapter breaks the rule for stores of `V`;
-//! [`conformance_tests!`](crate::conformance_tests) makes them tests.
+//! One function per rule of the store. Each takes an [`Adapter`] (every [`Harness`] is
+//! one) and a value representation `V`, and panics if its adapter breaks the rule for stores
+//! of `V`; [`conformance_tests!`](crate::conformance_tests) makes them tests.
+//!
+//! [`Harness`]: crate::Harness
 
 use std::time::Duration;
 
-use kv_core::{
-    Clock, Error, ErrorKind, Limit, Limits, ManualClock, Persist, Rejected, Store, Ttl, Value,
-};
+use kv_core::{Clock, Error, ErrorKind, Limit, Limits, Rejected, Ttl, Value};
 use serde_json::json;
 
-use crate::faulty::{Faults, FaultyPersist};
-use crate::harness::Harness;
+use crate::subject::{Adapter, Subject};
 use crate::value::TestValue;
 
 /// 2025-11-21T04:53:20Z, the time on every test clock unless a case moves it.
 const NOW: u64 = 1_763_700_800;
 
-type TestStore<P, V> = Store<P, ManualClock, V>;
+/// The error of the stores `H` opens.
+type StoreError<H, V> = Error<<<H as Adapter<V>>::Store as Subject<V>>::Error>;
 
-async fn open<P: Persist, V: TestValue>(persist: P) -> TestStore<P, V> {
-    open_limited(persist, Limits::default()).await
+async fn open<H: Adapter<V>, V: TestValue>(h: &mut H) -> H::Store {
+    h.fresh(Limits::default(), NOW).await
 }
 
-async fn open_limited<P: Persist, V: TestValue>(persist: P, limits: Limits) -> TestStore<P, V> {
-    match Store::open_with_limits(persist, ManualClock::new(NOW), limits).await {
+async fn open_limited<H: Adapter<V>, V: TestValue>(h: &mut H, limits: Limits) -> H::Store {
+    h.fresh(limits, NOW).await
+}
+
+async fn reopen_limited<H: Adapter<V>, V: TestValue>(h: &mut H, limits: Limits) -> H::Store {
+    match h.reopen(limits, NOW).await {
         Ok(store) => store,
-        Err(e) => panic!("open failed: {e}"),
+        Err(e) => panic!("reopening failed: {e}"),
     }
 }
 
-async fn reopen<H: Harness, V: TestValue>(
-    h: &mut H,
-    store: TestStore<H::Persist, V>,
-) -> TestStore<H::Persist, V> {
+async fn reopen<H: Adapter<V>, V: TestValue>(h: &mut H, store: H::Store) -> H::Store {
     drop(store);
-    open(h.reopen().await).await
+    reopen_limited(h, Limits::default()).await
 }
 
 /// The whole store as one JSON object, keys in ascending order.
-fn all<P: Persist, V: TestValue>(store: &TestStore<P, V>) -> Value {
-    Value::Object(V::all(store))
+fn all<V: TestValue>(store: &impl Subject<V>) -> Value {
+    Value::Object(store.all())
 }
 
 /// `json!(...)` held as the store's value representation.
@@ -128,28 +129,28 @@ macro_rules! for_each_case {
     };
 }
 
-pub async fn a_new_store_is_empty<H: Harness, V: TestValue>(h: &mut H) {
-    let store = open::<_, V>(h.fresh().await).await;
+pub async fn a_new_store_is_empty<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let store = open(h).await;
     assert!(store.is_empty());
     assert_eq!(store.len(), 0);
     assert_eq!(store.get("anything"), None);
-    assert!(V::all(&store).is_empty());
+    assert!(store.all().is_empty());
 }
 
-pub async fn set_then_get_returns_the_value<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn set_then_get_returns_the_value<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     ok!(store.set("last_command", v!("ping")).await);
-    assert_eq!(store.get("last_command"), Some(&v!("ping")));
+    assert_eq!(store.get("last_command"), Some(v!("ping")));
     ok!(store.set("last_command", v!("pong")).await);
-    assert_eq!(store.get("last_command"), Some(&v!("pong")));
+    assert_eq!(store.get("last_command"), Some(v!("pong")));
     assert_eq!(store.len(), 1);
     assert!(store.contains("last_command"));
 }
 
-pub async fn get_or_returns_the_fallback_only_for_a_missing_key<H: Harness, V: TestValue>(
+pub async fn get_or_returns_the_fallback_only_for_a_missing_key<H: Adapter<V>, V: TestValue>(
     h: &mut H,
 ) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+    let mut store = open(h).await;
     assert_eq!(store.get_or("absent", v!(0)), v!(0));
     ok!(store.set("present", v!(null)).await);
     assert_eq!(store.get_or("present", v!(0)), v!(null));
@@ -157,21 +158,21 @@ pub async fn get_or_returns_the_fallback_only_for_a_missing_key<H: Harness, V: T
     assert_eq!(store.get_or("zero", v!(7)), v!(0));
 }
 
-pub async fn touch_stores_the_clock_time_in_whole_unix_seconds<H: Harness, V: TestValue>(
+pub async fn touch_stores_the_clock_time_in_whole_unix_seconds<H: Adapter<V>, V: TestValue>(
     h: &mut H,
 ) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+    let mut store = open(h).await;
     assert_eq!(ok!(store.touch("seen:1").await), NOW);
-    assert_eq!(store.get("seen:1"), Some(&v!(NOW)));
+    assert_eq!(store.get("seen:1"), Some(v!(NOW)));
     assert!(store.get("seen:1").is_some_and(|v| v.to_json().is_u64()));
     store.clock().advance(90);
     assert_eq!(ok!(store.touch("seen:1").await), NOW + 90);
     let store = reopen(h, store).await;
-    assert_eq!(store.get("seen:1"), Some(&v!(NOW + 90)));
+    assert_eq!(store.get("seen:1"), Some(v!(NOW + 90)));
 }
 
-pub async fn delete_reports_whether_the_key_existed<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn delete_reports_whether_the_key_existed<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     ok!(store.set("a", v!(1)).await);
     assert!(ok!(store.delete("a").await));
     assert!(!ok!(store.delete("a").await));
@@ -181,8 +182,8 @@ pub async fn delete_reports_whether_the_key_existed<H: Harness, V: TestValue>(h:
     assert_eq!(store.get("a"), None);
 }
 
-pub async fn every_write_survives_reopening<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn every_write_survives_reopening<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     ok!(store.set("a", v!({"n": 1})).await);
     ok!(store.touch("b").await);
     ok!(store.set_many([("c", v!(3)), ("d", v!(4))]).await);
@@ -194,8 +195,8 @@ pub async fn every_write_survives_reopening<H: Harness, V: TestValue>(h: &mut H)
     assert_eq!(before, json!({"a": {"n": 2}, "b": NOW, "d": 4}));
 }
 
-pub async fn clear_erases_storage_itself<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn clear_erases_storage_itself<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     ok!(store.set_many([("a", v!(1)), ("b", v!(2))]).await);
     ok!(store.clear().await);
     assert!(store.is_empty());
@@ -206,19 +207,19 @@ pub async fn clear_erases_storage_itself<H: Harness, V: TestValue>(h: &mut H) {
     assert_eq!(all(&store), json!({"c": 3}));
 }
 
-pub async fn set_many_writes_every_key<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn set_many_writes_every_key<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     let entries: Vec<(String, V)> = (0..100).map(|i| (format!("k{i}"), v!(i))).collect();
     ok!(store.set_many(entries.clone()).await);
     assert_eq!(store.len(), 100);
     let store = reopen(h, store).await;
     for (key, value) in &entries {
-        assert_eq!(store.get(key), Some(value));
+        assert_eq!(store.get(key), Some(value.clone()));
     }
 }
 
-pub async fn delete_many_counts_the_keys_that_existed<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn delete_many_counts_the_keys_that_existed<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     ok!(store
         .set_many([("a", v!(1)), ("b", v!(2)), ("c", v!(3))])
         .await);
@@ -227,25 +228,25 @@ pub async fn delete_many_counts_the_keys_that_existed<H: Harness, V: TestValue>(
     assert_eq!(all(&store), json!({"b": 2}));
 }
 
-pub async fn set_if_absent_keeps_the_first_value<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn set_if_absent_keeps_the_first_value<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     assert!(ok!(store.set_if_absent("k", v!("first")).await));
     assert!(!ok!(store.set_if_absent("k", v!("second")).await));
     let store = reopen(h, store).await;
-    assert_eq!(store.get("k"), Some(&v!("first")));
+    assert_eq!(store.get("k"), Some(v!("first")));
 }
 
-pub async fn touch_if_absent_answers_have_i_seen_this_id<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn touch_if_absent_answers_have_i_seen_this_id<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     assert!(ok!(store.touch_if_absent("seen:42").await));
     store.clock().advance(60);
     assert!(!ok!(store.touch_if_absent("seen:42").await));
     let store = reopen(h, store).await;
-    assert_eq!(store.get("seen:42"), Some(&v!(NOW)), "first sighting kept");
+    assert_eq!(store.get("seen:42"), Some(v!(NOW)), "first sighting kept");
 }
 
-pub async fn update_reads_and_writes_in_one_step<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn update_reads_and_writes_in_one_step<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     let bump = |v: Option<&V>| {
         let hits = v.and_then(|v| v.to_json().as_u64()).unwrap_or(0);
         Some(v!(hits + 1))
@@ -257,16 +258,16 @@ pub async fn update_reads_and_writes_in_one_step<H: Harness, V: TestValue>(h: &m
     assert_eq!(ok!(store.update("missing", |_| None).await), None);
     ok!(store.update("hits", bump).await);
     let store = reopen(h, store).await;
-    assert_eq!(store.get("hits"), Some(&v!(1)));
+    assert_eq!(store.get("hits"), Some(v!(1)));
 }
 
 pub async fn a_transaction_sees_its_own_writes_and_commits_them_together<
-    H: Harness,
+    H: Adapter<V>,
     V: TestValue,
 >(
     h: &mut H,
 ) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+    let mut store = open(h).await;
     ok!(store
         .set_many([("queue:a", v!(["t"])), ("stale", v!(1))])
         .await);
@@ -280,7 +281,7 @@ pub async fn a_transaction_sees_its_own_writes_and_commits_them_together<
             tx.clear();
             assert!(!tx.contains("stale"));
             tx.set("queue:b", V::from_json(json!(["t"])))?;
-            Ok::<_, Error<<H::Persist as Persist>::Error>>(token.is_some())
+            Ok::<_, StoreError<H, V>>(token.is_some())
         })
         .await;
     assert!(ok!(moved));
@@ -288,8 +289,8 @@ pub async fn a_transaction_sees_its_own_writes_and_commits_them_together<
     assert_eq!(all(&store), json!({"queue:b": ["t"]}));
 }
 
-pub async fn a_failed_transaction_writes_nothing<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn a_failed_transaction_writes_nothing<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     ok!(store.set("kept", v!(1)).await);
     let result = store
         .transaction(|tx| {
@@ -330,10 +331,13 @@ fn rejected_limit<E: kv_core::StorageError>(result: Result<(), Error<E>>) -> Lim
     }
 }
 
-pub async fn a_key_over_the_key_limit_is_rejected_and_nothing_changes<H: Harness, V: TestValue>(
+pub async fn a_key_over_the_key_limit_is_rejected_and_nothing_changes<
+    H: Adapter<V>,
+    V: TestValue,
+>(
     h: &mut H,
 ) {
-    let mut store = open_limited::<_, V>(h.fresh().await, Limits::DEFAULT.max_key_bytes(8)).await;
+    let mut store = open_limited(h, Limits::DEFAULT.max_key_bytes(8)).await;
     ok!(store.set("12345678", v!(1)).await);
     let long = rejected_limit(store.set("123456789", v!(1)).await);
     assert_eq!(long, Limit::KeyBytes);
@@ -352,13 +356,13 @@ pub async fn a_key_over_the_key_limit_is_rejected_and_nothing_changes<H: Harness
 }
 
 pub async fn a_value_over_the_value_limit_is_rejected_and_nothing_changes<
-    H: Harness,
+    H: Adapter<V>,
     V: TestValue,
 >(
     h: &mut H,
 ) {
     let limits = Limits::DEFAULT.max_value_bytes(10);
-    let mut store = open_limited::<_, V>(h.fresh().await, limits).await;
+    let mut store = open_limited(h, limits).await;
     // Encoded sizes: "12345678" with its quotes is 10 bytes, one more character is 11.
     ok!(store.set("k", v!("12345678")).await);
     let e = store.set("k", v!("123456789")).await;
@@ -368,9 +372,9 @@ pub async fn a_value_over_the_value_limit_is_rejected_and_nothing_changes<
         .await
         .map(drop);
     assert_eq!(rejected_limit(e), Limit::ValueBytes);
-    assert_eq!(store.get("k"), Some(&v!("12345678")));
+    assert_eq!(store.get("k"), Some(v!("12345678")));
     let store = reopen(h, store).await;
-    assert_eq!(store.get("k"), Some(&v!("12345678")));
+    assert_eq!(store.get("k"), Some(v!("12345678")));
 }
 
 /// `depth` arrays, one inside the other, around `0`.
@@ -378,10 +382,13 @@ fn nested(depth: usize) -> Value {
     (0..depth).fold(json!(0), |inner, _| json!([inner]))
 }
 
-pub async fn a_value_nested_deeper_than_a_store_can_reopen_is_rejected<H: Harness, V: TestValue>(
+pub async fn a_value_nested_deeper_than_a_store_can_reopen_is_rejected<
+    H: Adapter<V>,
+    V: TestValue,
+>(
     h: &mut H,
 ) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+    let mut store = open(h).await;
     let deepest = V::from_json(nested(Limits::MAX_NESTING));
     ok!(store.set("deep", deepest.clone()).await);
     let e = store
@@ -390,14 +397,14 @@ pub async fn a_value_nested_deeper_than_a_store_can_reopen_is_rejected<H: Harnes
     assert_eq!(rejected_limit(e), Limit::Nesting);
     assert!(!store.contains("deeper"));
     let store = reopen(h, store).await;
-    assert_eq!(store.get("deep"), Some(&deepest));
+    assert_eq!(store.get("deep"), Some(deepest));
     assert_eq!(store.len(), 1);
 }
 
-pub async fn the_entry_limit_stops_new_keys_but_not_overwrites<H: Harness, V: TestValue>(
+pub async fn the_entry_limit_stops_new_keys_but_not_overwrites<H: Adapter<V>, V: TestValue>(
     h: &mut H,
 ) {
-    let mut store = open_limited::<_, V>(h.fresh().await, Limits::DEFAULT.max_entries(2)).await;
+    let mut store = open_limited(h, Limits::DEFAULT.max_entries(2)).await;
     ok!(store.set_many([("a", v!(1)), ("b", v!(2))]).await);
     assert_eq!(rejected_limit(store.set("c", v!(3)).await), Limit::Entries);
     ok!(store.set("a", v!(10)).await);
@@ -406,15 +413,15 @@ pub async fn the_entry_limit_stops_new_keys_but_not_overwrites<H: Harness, V: Te
         .transaction(|tx| {
             tx.delete("b");
             tx.set("c", V::from_json(json!(3)))?;
-            Ok::<_, Error<<H::Persist as Persist>::Error>>(())
+            Ok::<_, StoreError<H, V>>(())
         })
         .await);
     let store = reopen(h, store).await;
     assert_eq!(all(&store), json!({"a": 10, "c": 3}));
 }
 
-pub async fn a_store_over_its_limits_still_opens_whole<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open_limited::<_, V>(h.fresh().await, Limits::NONE).await;
+pub async fn a_store_over_its_limits_still_opens_whole<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open_limited(h, Limits::NONE).await;
     ok!(store
         .set_many((0..5).map(|i| (format!("key-{i}"), v!("a long value"))))
         .await);
@@ -423,14 +430,14 @@ pub async fn a_store_over_its_limits_still_opens_whole<H: Harness, V: TestValue>
         .max_entries(2)
         .max_key_bytes(1)
         .max_value_bytes(1);
-    let mut store = open_limited::<_, V>(h.reopen().await, tight).await;
+    let mut store = reopen_limited(h, tight).await;
     assert_eq!(store.len(), 5, "nothing stored is dropped on open");
     ok!(store.delete("key-0").await);
     assert_eq!(store.len(), 4);
 }
 
-pub async fn reserved_keys_are_rejected<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn reserved_keys_are_rejected<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     match store.set("\u{0}meta", v!(1)).await {
         Err(e) => assert_eq!(e.kind(), ErrorKind::ReservedKey),
         Ok(()) => panic!("a key beginning with U+0000 was accepted"),
@@ -439,7 +446,7 @@ pub async fn reserved_keys_are_rejected<H: Harness, V: TestValue>(h: &mut H) {
     assert!(!store.contains("\u{0}meta"));
 }
 
-pub async fn every_json_value_round_trips<H: Harness, V: TestValue>(h: &mut H) {
+pub async fn every_json_value_round_trips<H: Adapter<V>, V: TestValue>(h: &mut H) {
     let values: [V; 15] = [
         v!(null),
         v!(true),
@@ -457,7 +464,7 @@ pub async fn every_json_value_round_trips<H: Harness, V: TestValue>(h: &mut H) {
         v!([1, "two", [3], {"four": 4}]),
         v!({"z": 1, "a": {"nested": [null, true]}, "é": "ü"}),
     ];
-    let mut store = open::<_, V>(h.fresh().await).await;
+    let mut store = open(h).await;
     for (i, value) in values.iter().enumerate() {
         ok!(store.set(format!("v{i}"), value.clone()).await);
     }
@@ -465,63 +472,73 @@ pub async fn every_json_value_round_trips<H: Harness, V: TestValue>(h: &mut H) {
     ok!(store.set("", v!("empty key")).await);
     let store = reopen(h, store).await;
     for (i, value) in values.iter().enumerate() {
-        assert_eq!(store.get(&format!("v{i}")), Some(value), "value {i}");
+        assert_eq!(
+            store.get(&format!("v{i}")),
+            Some(value.clone()),
+            "value {i}"
+        );
     }
-    assert_eq!(store.get("ключ 🔑"), Some(&v!("unicode key")));
-    assert_eq!(store.get(""), Some(&v!("empty key")));
+    assert_eq!(store.get("ключ 🔑"), Some(v!("unicode key")));
+    assert_eq!(store.get(""), Some(v!("empty key")));
 }
 
-pub async fn get_all_and_the_iterators_agree<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn get_all_and_the_iterators_agree<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     ok!(store
         .set_many([("b", v!(2)), ("a", v!(1)), ("c", v!(3))])
         .await);
-    let all = V::all(&store);
+    let all = store.all();
     assert_eq!(all.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
-    let mut keys: Vec<&str> = store.keys().collect();
+    let mut keys = store.keys();
     keys.sort_unstable();
     assert_eq!(keys, ["a", "b", "c"]);
-    let mut values: Vec<&V> = store.values().collect();
+    assert_eq!(store.sorted_keys(), ["a", "b", "c"]);
+    let mut values = store.values();
     values.sort_by_key(|v| v.to_json().as_u64());
-    assert_eq!(values, [&v!(1), &v!(2), &v!(3)]);
-    assert_eq!(store.iter().len(), 3);
-    assert!(store.iter().all(|(k, v)| all.get(k) == Some(&v.to_json())));
+    assert_eq!(values, [v!(1), v!(2), v!(3)]);
+    let entries = store.entries();
+    assert_eq!(entries.len(), 3);
+    assert!(
+        entries
+            .iter()
+            .all(|(k, v)| all.get(k) == Some(&v.to_json()))
+    );
 }
 
-pub async fn a_failed_commit_leaves_memory_equal_to_storage<H: Harness, V: TestValue>(h: &mut H) {
-    let faults = Faults::default();
-    let persist = FaultyPersist::new(h.fresh().await, faults.clone());
-    let mut store = open::<_, V>(persist).await;
+pub async fn a_failed_commit_leaves_memory_equal_to_storage<H: Adapter<V>, V: TestValue>(
+    h: &mut H,
+) {
+    let mut store = open(h).await;
     ok!(store.set_many([("a", v!(1)), ("b", v!(2))]).await);
 
-    faults.fail_commits(1);
+    store.fail_commits(1);
     assert!(store.set("a", v!(100)).await.is_err());
-    faults.fail_commits(1);
+    store.fail_commits(1);
     assert!(store.delete("b").await.is_err());
-    faults.fail_commits(1);
+    store.fail_commits(1);
     assert!(store.clear().await.is_err());
-    faults.fail_commits(1);
+    store.fail_commits(1);
     assert!(store.set_many([("c", v!(3)), ("d", v!(4))]).await.is_err());
-    faults.fail_commits(1);
+    store.fail_commits(1);
     assert!(store.touch_if_absent("e").await.is_err());
 
     let expected = json!({"a": 1, "b": 2});
     assert_eq!(all(&store), expected, "memory");
     drop(store);
-    let store = open::<_, V>(h.reopen().await).await;
+    let store = reopen_limited(h, Limits::default()).await;
     assert_eq!(all(&store), expected, "storage");
 }
 
-pub async fn corrupt_storage_fails_to_open_and_is_not_overwritten<H: Harness, V: TestValue>(
+pub async fn corrupt_storage_fails_to_open_and_is_not_overwritten<H: Adapter<V>, V: TestValue>(
     h: &mut H,
 ) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+    let mut store = open(h).await;
     ok!(store.set("a", v!(1)).await);
     drop(store);
     h.corrupt().await;
     // Twice: a first open that "repaired" or emptied the storage would let the second pass.
     for attempt in ["first", "second"] {
-        match Store::<_, _, V>::open(h.reopen().await, ManualClock::new(NOW)).await {
+        match h.reopen(Limits::default(), NOW).await {
             Err(e) => assert_eq!(e.kind(), ErrorKind::Corrupt, "{attempt} open: {e}"),
             Ok(_) => panic!("{attempt} open of corrupt storage succeeded"),
         }
@@ -529,10 +546,7 @@ pub async fn corrupt_storage_fails_to_open_and_is_not_overwritten<H: Harness, V:
 }
 
 /// Reopens the store as [`reopen`] does, with the clock where `store`'s showed.
-async fn reopen_keeping_time<H: Harness, V: TestValue>(
-    h: &mut H,
-    store: TestStore<H::Persist, V>,
-) -> TestStore<H::Persist, V> {
+async fn reopen_keeping_time<H: Adapter<V>, V: TestValue>(h: &mut H, store: H::Store) -> H::Store {
     let now = store.clock().now_ms();
     let store = reopen(h, store).await;
     store.clock().set_ms(now);
@@ -543,14 +557,17 @@ const fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
-pub async fn a_key_is_absent_for_every_read_from_the_moment_it_expires<H: Harness, V: TestValue>(
+pub async fn a_key_is_absent_for_every_read_from_the_moment_it_expires<
+    H: Adapter<V>,
+    V: TestValue,
+>(
     h: &mut H,
 ) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+    let mut store = open(h).await;
     ok!(store.set_with_ttl("a", v!(1), secs(90)).await);
     ok!(store.set("b", v!(2)).await);
     store.clock().advance_ms(89_999);
-    assert_eq!(store.get("a"), Some(&v!(1)));
+    assert_eq!(store.get("a"), Some(v!(1)));
     assert_eq!(store.ttl("a"), Ttl::Left(Duration::from_millis(1)));
     assert_eq!(store.len(), 2);
     store.clock().advance_ms(1);
@@ -560,10 +577,10 @@ pub async fn a_key_is_absent_for_every_read_from_the_moment_it_expires<H: Harnes
     assert_eq!(store.ttl("a"), Ttl::Missing);
     assert_eq!(store.len(), 1);
     assert!(!store.is_empty());
-    assert_eq!(store.keys().collect::<Vec<_>>(), ["b"]);
-    assert_eq!(store.sorted_keys().collect::<Vec<_>>(), ["b"]);
-    assert_eq!(store.values().count(), 1);
-    assert_eq!(store.iter().len(), 1);
+    assert_eq!(store.keys(), ["b"]);
+    assert_eq!(store.sorted_keys(), ["b"]);
+    assert_eq!(store.values().len(), 1);
+    assert_eq!(store.entries().len(), 1);
     assert_eq!(all(&store), json!({"b": 2}));
     assert_eq!(store.ttl("b"), Ttl::Never);
     // Deleting it finds nothing to delete.
@@ -572,8 +589,10 @@ pub async fn a_key_is_absent_for_every_read_from_the_moment_it_expires<H: Harnes
     assert_eq!(all(&store), json!({"b": 2}));
 }
 
-pub async fn an_expiry_survives_reopening_to_the_millisecond<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn an_expiry_survives_reopening_to_the_millisecond<H: Adapter<V>, V: TestValue>(
+    h: &mut H,
+) {
+    let mut store = open(h).await;
     ok!(store
         .set_with_ttl("a", v!({"n": 1}), Duration::from_millis(1500))
         .await);
@@ -581,13 +600,13 @@ pub async fn an_expiry_survives_reopening_to_the_millisecond<H: Harness, V: Test
     assert_eq!(at, Some(NOW * 1000 + 1500));
     let store = reopen_keeping_time(h, store).await;
     assert_eq!(store.expires_at("a"), at);
-    assert_eq!(store.get("a"), Some(&v!({"n": 1})));
+    assert_eq!(store.get("a"), Some(v!({"n": 1})));
     store.clock().advance_ms(1500);
     assert_eq!(store.get("a"), None);
 }
 
-pub async fn set_removes_an_expiry_and_update_keeps_it<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn set_removes_an_expiry_and_update_keeps_it<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     ok!(store.set_with_ttl("a", v!(1), secs(10)).await);
     ok!(store.set("a", v!(2)).await);
     assert_eq!(store.ttl("a"), Ttl::Never);
@@ -598,7 +617,7 @@ pub async fn set_removes_an_expiry_and_update_keeps_it<H: Harness, V: TestValue>
             .map_or(0, |n| n.to_json().as_u64().unwrap_or(0))
             + 1)))
         .await);
-    assert_eq!(store.get("a"), Some(&v!(4)));
+    assert_eq!(store.get("a"), Some(v!(4)));
     assert_eq!(store.ttl("a"), Ttl::Left(secs(6)));
     let store = reopen_keeping_time(h, store).await;
     assert_eq!(store.ttl("a"), Ttl::Left(secs(6)));
@@ -606,8 +625,8 @@ pub async fn set_removes_an_expiry_and_update_keeps_it<H: Harness, V: TestValue>
     assert_eq!(store.get("a"), None);
 }
 
-pub async fn set_if_absent_claims_an_expired_key_again<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn set_if_absent_claims_an_expired_key_again<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     assert!(ok!(store
         .set_if_absent_with_ttl("seen:1", v!(1), secs(1))
         .await));
@@ -617,30 +636,30 @@ pub async fn set_if_absent_claims_an_expired_key_again<H: Harness, V: TestValue>
     assert!(!ok!(store.set_if_absent("seen:1", v!(2)).await));
     store.clock().advance(1);
     assert!(ok!(store.set_if_absent("seen:1", v!(3)).await));
-    assert_eq!(store.get("seen:1"), Some(&v!(3)));
+    assert_eq!(store.get("seen:1"), Some(v!(3)));
     assert_eq!(store.ttl("seen:1"), Ttl::Never);
     let store = reopen_keeping_time(h, store).await;
-    assert_eq!(store.get("seen:1"), Some(&v!(3)));
+    assert_eq!(store.get("seen:1"), Some(v!(3)));
     assert_eq!(store.ttl("seen:1"), Ttl::Never);
 }
 
-pub async fn touch_with_a_ttl_is_seen_now_forget_later<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn touch_with_a_ttl_is_seen_now_forget_later<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     let thirty_days = secs(30 * 86_400);
     assert_eq!(ok!(store.touch_with_ttl("seen:1", thirty_days).await), NOW);
-    assert_eq!(store.get("seen:1"), Some(&v!(NOW)));
+    assert_eq!(store.get("seen:1"), Some(v!(NOW)));
     assert_eq!(store.ttl("seen:1"), Ttl::Left(thirty_days));
     store.clock().advance(30 * 86_400 - 1);
     let store = reopen_keeping_time(h, store).await;
-    assert_eq!(store.get("seen:1"), Some(&v!(NOW)));
+    assert_eq!(store.get("seen:1"), Some(v!(NOW)));
     store.clock().advance(1);
     assert_eq!(store.get("seen:1"), None);
 }
 
-pub async fn set_many_with_a_ttl_gives_every_key_the_same_expiry<H: Harness, V: TestValue>(
+pub async fn set_many_with_a_ttl_gives_every_key_the_same_expiry<H: Adapter<V>, V: TestValue>(
     h: &mut H,
 ) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+    let mut store = open(h).await;
     ok!(store.set("kept", v!(0)).await);
     ok!(store
         .set_many_with_ttl([("a", v!(1)), ("b", v!(2))], secs(5))
@@ -653,12 +672,12 @@ pub async fn set_many_with_a_ttl_gives_every_key_the_same_expiry<H: Harness, V: 
 }
 
 pub async fn expire_sets_or_removes_an_expiry_and_answers_whether_the_key_exists<
-    H: Harness,
+    H: Adapter<V>,
     V: TestValue,
 >(
     h: &mut H,
 ) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+    let mut store = open(h).await;
     assert!(!ok!(store.expire("missing", Some(secs(10))).await));
     assert_eq!(store.get("missing"), None);
     ok!(store.set("a", v!(1)).await);
@@ -677,12 +696,12 @@ pub async fn expire_sets_or_removes_an_expiry_and_answers_whether_the_key_exists
 }
 
 pub async fn a_ttl_the_store_cannot_hold_is_rejected_and_nothing_changes<
-    H: Harness,
+    H: Adapter<V>,
     V: TestValue,
 >(
     h: &mut H,
 ) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+    let mut store = open(h).await;
     ok!(store.set("a", v!(1)).await);
     for ttl in [
         Duration::ZERO,
@@ -707,12 +726,12 @@ pub async fn a_ttl_the_store_cannot_hold_is_rejected_and_nothing_changes<
 }
 
 pub async fn expired_keys_leave_storage_within_writes_and_on_purge_never_on_reads<
-    H: Harness,
+    H: Adapter<V>,
     V: TestValue,
 >(
     h: &mut H,
 ) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+    let mut store = open(h).await;
     let entries: Vec<(String, V)> = (0..40).map(|i| (format!("k{i:02}"), v!(i))).collect();
     ok!(store.set_many_with_ttl(entries, secs(1)).await);
     store.clock().advance(1);
@@ -736,10 +755,13 @@ pub async fn expired_keys_leave_storage_within_writes_and_on_purge_never_on_read
     assert_eq!(all(&store), json!({"x": 1}));
 }
 
-pub async fn a_store_whose_expiring_keys_are_gone_snapshots_as_before<H: Harness, V: TestValue>(
+pub async fn a_store_whose_expiring_keys_are_gone_snapshots_as_before<
+    H: Adapter<V>,
+    V: TestValue,
+>(
     h: &mut H,
 ) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+    let mut store = open(h).await;
     ok!(store.set("a", v!(1)).await);
     let plain = store.snapshot();
     ok!(store.set_with_ttl("b", v!(2), secs(1)).await);
@@ -757,8 +779,8 @@ pub async fn a_store_whose_expiring_keys_are_gone_snapshots_as_before<H: Harness
     assert_eq!(store.snapshot(), plain);
 }
 
-pub async fn clear_forgets_every_expiry<H: Harness, V: TestValue>(h: &mut H) {
-    let mut store = open::<_, V>(h.fresh().await).await;
+pub async fn clear_forgets_every_expiry<H: Adapter<V>, V: TestValue>(h: &mut H) {
+    let mut store = open(h).await;
     ok!(store.set_with_ttl("a", v!(1), secs(1)).await);
     ok!(store.clear().await);
     ok!(store.set("a", v!(2)).await);

@@ -43,6 +43,11 @@ impl<P> FaultyPersist<P> {
         Self { inner, faults }
     }
 
+    /// The switch that makes its calls fail.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
     /// The wrapped adapter.
     pub fn into_inner(self) -> P {
         self.inner

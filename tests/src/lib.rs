@@ -1,21 +1,25 @@
 //! The behaviour every kv adapter shares, written once.
 //!
-//! An adapter's test file implements [`Harness`] for its storage and expands
-//! [`conformance_tests!`]; each case in [`cases`] becomes one test named for the rule it checks,
-//! once for each value representation a store can hold.
+//! An adapter's test file implements [`Harness`] for its storage (the cases then drive the
+//! core's `Store` over it), or [`Adapter`] for a front of its own that writes another way
+//! (kv-wasm's `Kv`), and expands [`conformance_tests!`]; each case in [`cases`] becomes one
+//! test named for the rule it checks, once for each value representation a store can hold.
 //!
 //! ```ignore
 //! kv_tests::conformance_tests!(sync: MyHarness::new());   // #[test] fns, for synchronous storage
 //! kv_tests::conformance_tests!(wasm: MyHarness::new());   // #[wasm_bindgen_test] async fns
+//! kv_tests::conformance_tests!(wasm, json_text: MyFront::new()); // JsonText stores only
 //! ```
 
 pub mod cases;
 mod faulty;
 mod harness;
+mod subject;
 mod value;
 
 pub use faulty::{Faults, FaultyPersist, InjectedFault};
 pub use harness::{Harness, MemoryHarness, SharedMemory};
+pub use subject::{Adapter, Subject};
 pub use value::TestValue;
 
 #[doc(hidden)]
@@ -40,6 +44,20 @@ macro_rules! conformance_tests {
     };
     (wasm: $harness:expr) => {
         $crate::__for_each_representation!($crate::__wasm_case, $harness);
+    };
+    (wasm, json_text: $harness:expr) => {
+        /// A fresh adapter, for each case.
+        fn conformance_adapter() -> impl $crate::Adapter<$crate::__kv_core::JsonText> {
+            $harness
+        }
+
+        /// The suite over stores of `JsonText`, the one representation this front holds.
+        mod json_text {
+            $crate::for_each_case!(
+                $crate::__wasm_case,
+                (super::conformance_adapter(), $crate::__kv_core::JsonText)
+            );
+        }
     };
 }
 

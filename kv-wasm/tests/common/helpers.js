@@ -107,3 +107,30 @@ export function recordDurability() {
     },
   };
 }
+
+// Makes the next `n` commits of this page fail as storage fails them, whatever made them:
+// IndexedDB `readwrite` transactions abort where they would commit (after their requests),
+// and localStorage commits throw a QuotaExceededError at their last step (a store's commit
+// counter, `kv-seq:`), after writing their items, so that they are undone.
+let failing = 0;
+export function failCommits(n) {
+  failing = n;
+  if (globalThis.__kvFaultsInstalled) return;
+  globalThis.__kvFaultsInstalled = true;
+  const commit = IDBTransaction.prototype.commit;
+  IDBTransaction.prototype.commit = function () {
+    if (this.mode === "readwrite" && failing > 0) {
+      failing -= 1;
+      return this.abort();
+    }
+    return commit.call(this);
+  };
+  const setItem = Storage.prototype.setItem;
+  Storage.prototype.setItem = function (item, text) {
+    if (String(item).startsWith("kv-seq:") && failing > 0) {
+      failing -= 1;
+      throw new DOMException("injected by a test", "QuotaExceededError");
+    }
+    return setItem.call(this, item, text);
+  };
+}

@@ -32,6 +32,10 @@ extern "C" {
     /// `{ seen: string[], stop() }`.
     #[wasm_bindgen(js_name = recordDurability)]
     pub fn record_durability() -> JsValue;
+    /// Makes the next `n` commits of this page fail in storage: an IndexedDB transaction
+    /// aborts after its requests, a localStorage commit throws once written and is undone.
+    #[wasm_bindgen(js_name = failCommits)]
+    pub fn fail_commits(n: u32);
 }
 
 /// A name no other test uses.
