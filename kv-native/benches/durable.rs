@@ -4,7 +4,8 @@
 //! then 8 threads (and, with feature `tokio`, 8 tasks) sharing one store against one, a
 //! compaction's cost, how fast a journal replays at open, and what expiry costs: a durable set
 //! with a ttl against one without, and `get` on a store where half the keys have expired
-//! against one where none has. `KV_BENCH_ONLY=expiry` runs the expiry rows alone.
+//! against one where none has. `KV_BENCH_ONLY=expiry` runs the expiry rows alone,
+//! `KV_BENCH_ONLY=concurrency` the threads and tasks sharing one store.
 //!
 //! Each contender is loaded and read in a child process of its own, so that its peak memory
 //! is its own; durable sets are measured in the parent, the contenders taking turns.
@@ -109,9 +110,10 @@ fn parent() {
         || tempfile::tempdir().unwrap(),
         |d| tempfile::tempdir_in(d).unwrap(),
     );
-    if std::env::var("KV_BENCH_ONLY").as_deref() == Ok("expiry") {
-        print_expiry(&expiry(dir.path()));
-        return;
+    match std::env::var("KV_BENCH_ONLY").as_deref() {
+        Ok("expiry") => return print_expiry(&expiry(dir.path())),
+        Ok("concurrency") => return print_concurrency(&concurrency(dir.path())),
+        _ => {}
     }
     let me = std::env::current_exe().unwrap();
     let mut results = Vec::new();
@@ -222,6 +224,20 @@ fn find(results: &[Value], store: &str, keys: u64) -> Value {
         .clone()
 }
 
+/// The rows of threads and tasks sharing one store, against one.
+fn print_concurrency(concurrency: &Value) {
+    println!(
+        "durable sets per second on one store of 1,000 keys, {CONCURRENT_SETS} sets per writer:"
+    );
+    for (name, row) in concurrency.as_object().unwrap() {
+        let (one, many) = (row["one"].as_f64().unwrap(), row["many"].as_f64().unwrap());
+        println!(
+            "  {name}: 1 -> {one:.0}/s, {WRITERS} -> {many:.0}/s: {:.2}x (target >= 5x)",
+            many / one
+        );
+    }
+}
+
 fn print_extra(results: &[Value], concurrency: &Value, replay: &Value) {
     let ratio = |a: &Value, b: &Value, k: &str| a[k].as_f64().unwrap() / b[k].as_f64().unwrap();
     let per_file = |r: &Value, k: &str| r[k].as_f64().unwrap() / r["file_bytes"].as_f64().unwrap();
@@ -246,16 +262,7 @@ fn print_extra(results: &[Value], concurrency: &Value, replay: &Value) {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!(
-        "durable sets per second on one store of 1,000 keys, {CONCURRENT_SETS} sets per writer:"
-    );
-    for (name, row) in concurrency.as_object().unwrap() {
-        let (one, many) = (row["one"].as_f64().unwrap(), row["many"].as_f64().unwrap());
-        println!(
-            "  {name}: 1 -> {one:.0}/s, {WRITERS} -> {many:.0}/s: {:.2}x (target >= 5x)",
-            many / one
-        );
-    }
+    print_concurrency(concurrency);
     println!(
         "journal replay at open: {} records in {:.1} ms: {:.2} M records/s (target >= 1 M/s)",
         replay["records"],
