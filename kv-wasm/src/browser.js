@@ -257,6 +257,10 @@ export class Idb {
   // array), the commit to write (a message as for `commit`), or null for nothing to write.
   // Resolves the parsed commit, or null, once the transaction completes; rejects with the
   // first error (one `decide` throws aborts the transaction: nothing is written).
+  //
+  // `decide()` first guesses the commit from this context's copy (or null): requested right
+  // behind the reads (no second round trip if storage agrees) when it writes only `keys`,
+  // put back as read if `decide` then returns another.
   atomic(keys, decide) {
     const run = (tx) =>
       new Promise((resolve, reject) => {
@@ -276,9 +280,16 @@ export class Idb {
           try {
             const next = decide(keys, texts);
             if (Array.isArray(next)) return read(next);
-            if (next !== null) {
-              parsed = JSON.parse(next);
-              requestAll(records, parsed);
+            if (guess !== null && next === guess) parsed = guessed;
+            else {
+              if (guess !== null) {
+                for (let i = 1; i < guessed.length; i += 2) guessed[i + 1] = first[guessed[i]];
+                requestAll(records, guessed);
+              }
+              if (next !== null) {
+                parsed = JSON.parse(next);
+                requestAll(records, parsed);
+              }
             }
             if (tx.commit) tx.commit();
           } catch (error) {
@@ -292,12 +303,24 @@ export class Idb {
           keys.forEach((key, i) => {
             const req = records.get(key);
             req.onsuccess = () => {
-              texts[i] = req.result === undefined ? null : req.result;
+              texts[i] = first[key] = req.result === undefined ? null : req.result;
               if (--left === 0) step(keys, texts);
             };
           });
         };
-        read(keys);
+        let guess, guessed;
+        const first = Object.create(null);
+        try {
+          guess = decide();
+          read(keys);
+          if (guess !== null) {
+            guessed = JSON.parse(guess);
+            for (let i = 1; i < guessed.length; i += 2) if (!keys.includes(guessed[i])) guess = null;
+          }
+          if (guess !== null) requestAll(records, guessed);
+        } catch (error) {
+          fail(error);
+        }
       });
     try {
       const tx = this.begin("readwrite");

@@ -170,12 +170,26 @@ impl Shared {
 
     /// One step inside the storage transaction: the records under `keys` were just read.
     /// Returns more keys to read (an array), the commit to write (a message), or `null`.
+    ///
+    /// Called without records (`keys` undefined, IndexedDB only), it guesses: decides against
+    /// the mirror and returns that commit (or `null` if it fails or writes nothing), which
+    /// `Idb.atomic` requests behind its reads and puts back if storage disagrees. The
+    /// decision stands unless the reads differ from the mirror.
     fn decide(
         &self,
         attempt: &mut Attempt,
         keys: &Array,
         texts: &Array,
     ) -> Result<JsValue, OpError> {
+        if keys.is_undefined() {
+            attempt.decided = self.prepare(&mut attempt.run).ok();
+            return Ok(match &attempt.decided {
+                Some((_, prepared)) if !prepared.clears() && !prepared.is_empty() => {
+                    remote::encode(false, prepared.changes()).into()
+                }
+                _ => JsValue::NULL,
+            });
+        }
         let read = Array::of2(keys, texts);
         let records = Records::of(&read).map_err(|e| OpError::Js(storage_error(&e)))?;
         let changed = self.refresh(&records, None).map_err(OpError::Js)?;

@@ -591,6 +591,40 @@ async fn two_handles_claim_each_id_once_and_lose_no_increment() {
     }
 }
 
+/// A handle whose copy is behind storage (another handle just wrote, and its announcement
+/// has not arrived) decides against storage: on IndexedDB the commit decided against the copy
+/// is requested behind the reads, and put back when storage disagrees.
+#[wasm_bindgen_test]
+async fn a_handle_behind_storage_decides_against_storage_and_puts_back_what_it_guessed() {
+    for options in &BACKENDS[..2] {
+        let name = unique("behind");
+        let (behind, ahead) = (open(&name, options).await, open(&name, options).await);
+        call(&behind, "keys", &[]).await;
+        call(&ahead, "setMany", &[json(r#"[["k",1],["n",5]]"#)]).await;
+        // Both called before this task ends, so before the announcement is heard.
+        let claim = start(&behind, "setIfAbsent", &[s("k"), JsValue::from(2)]);
+        let increment = js_sys::Function::new_with_args("n", "return (n ?? 0) + 1");
+        let update = start(&behind, "update", &[s("n"), increment.into()]);
+        assert_eq!(
+            claim.await.expect("a claim resolves"),
+            JsValue::FALSE,
+            "{options}"
+        );
+        update.await.expect("an update resolves");
+        let fresh = open(&name, options).await;
+        assert_eq!(
+            content(&fresh).await,
+            r#"{"k":1,"n":6}"#,
+            "{options}: storage"
+        );
+        assert_eq!(
+            content(&behind).await,
+            r#"{"k":1,"n":6}"#,
+            "{options}: the copy"
+        );
+    }
+}
+
 /// An `update` whose function throws writes nothing, and the next call on the store works:
 /// no transaction or lock is left held.
 #[wasm_bindgen_test]
