@@ -84,7 +84,8 @@ impl JsonText {
     /// `value` as its compact JSON text, exactly as a store of [`Value`] stores it.
     pub fn from_value(value: &Value) -> Self {
         let text = serde_json::to_string(value).unwrap_or_default();
-        // serde_json writes only what its parser reads back.
+        // serde_json writes only what its parser reads back, and the scanner takes what that
+        // parser takes (numbers past `f64::MAX` too, when serde_json in the build does).
         Self::checked(&text)
     }
 

@@ -8,12 +8,19 @@
 
 use kv_core::{Corrupt, Stored};
 
-/// `bytes` without whitespace next to `{ } [ ] , :` outside strings; `None` if it has none.
-/// Whitespace between two other tokens (`1 2`, only in a text that is not JSON) is kept, so
-/// the text does not become JSON by losing it.
+/// `bytes` without whitespace next to `{ } [ ] , :` outside strings; `None` if it has none
+/// but around the whole text (which the decoder reads past: kv-native's own files end with a
+/// line feed). Whitespace between two other tokens (`1 2`, only in a text that is not JSON) is
+/// kept, so the text does not become JSON by losing it.
 pub(crate) fn compact(bytes: &[u8]) -> Option<Vec<u8>> {
     let structural = |b: u8| matches!(b, b'{' | b'}' | b'[' | b']' | b',' | b':');
     let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let start = bytes.iter().position(|&b| !space(b))?;
+    let end = bytes
+        .iter()
+        .rposition(|&b| !space(b))
+        .map_or(start, |last| last + 1);
+    let bytes = &bytes[start..end];
     let mut out: Option<Vec<u8>> = None;
     let (mut in_string, mut escaped) = (false, false);
     let mut i = 0;
@@ -100,6 +107,9 @@ mod tests {
             "{\"a b\":[1,2,{}],\"c\":\"x \\\" y\"}"
         );
         assert_eq!(compacted("{\"a\":1}"), "{\"a\":1}");
+        // Around the text only: nothing to copy.
+        assert!(super::compact(b"{\"a\":1}\n").is_none());
+        assert!(super::compact(b" \n").is_none());
     }
 
     #[test]

@@ -159,7 +159,9 @@ impl Group {
         // them the processor first lets this group carry them, rather than leaving them for
         // one more sync (on a disk that syncs in a fraction of a millisecond, a group would
         // otherwise carry one or two commits).
-        std::thread::yield_now();
+        if disk.journaled() {
+            std::thread::yield_now();
+        }
         let mut state = self.state();
         // Without a journal each commit rewrites the whole file: one per write, as before.
         let take = if disk.journaled() {

@@ -31,7 +31,8 @@ impl<'t, 'a> Transaction<'t, 'a> {
 
     /// The core's transaction underneath, whose calls take and give each value as its JSON
     /// text: for a caller that has the text already and wants it stored exactly as it is
-    /// (the `kv` command stores `kv set n 1E5` as `1E5`).
+    /// (the `kv` command stores `kv set n 1E5` as `1E5`). A value set here is held as given,
+    /// whitespace included; the file is read back without whitespace between tokens.
     pub fn text(&mut self) -> &mut kv_core::Transaction<'a, JsonText> {
         self.inner
     }

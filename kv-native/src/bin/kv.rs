@@ -565,8 +565,7 @@ fn quoted(key: &str) -> String {
 /// JSON object, array or string does: then it is a mistake, and an error says where.
 fn parse_value(text: &str) -> Result<JsonText, Failure> {
     match JsonText::new(text) {
-        // Stored compact, as every other writer of the store writes.
-        Ok(value) => Ok(JsonText::new(&compact(&value)).unwrap_or(value)),
+        Ok(value) => Ok(compacted(value)),
         Err(e) if text.trim_start().starts_with(['{', '[', '"']) => Err(Failure::usage(format!(
             "VALUE looks like JSON but is not valid JSON ({e}); use --string to store it as text"
         ))),
@@ -734,7 +733,7 @@ fn read_object(source: &str) -> Result<BTreeMap<String, JsonText>, Failure> {
         Ok(members) => members
             .into_iter()
             .map(|(key, raw)| match JsonText::new(raw.get()) {
-                Ok(value) => Ok((key, value)),
+                Ok(value) => Ok((key, compacted(value))),
                 Err(e) => Err(Failure::usage(format!(
                     "{source}: the value of {} is not valid JSON: {e}",
                     quoted(&key)
@@ -828,6 +827,12 @@ fn layout_into(out: &mut String, text: &str, mut level: Option<usize>) {
             _ => out.push(c),
         }
     }
+}
+
+/// `value` as it is stored: without whitespace between its tokens, as every other writer of
+/// the store writes (and as the file reads back), its strings and numbers as given.
+fn compacted(value: JsonText) -> JsonText {
+    JsonText::new(&compact(&value)).unwrap_or(value)
 }
 
 /// `text` without whitespace between its tokens.
