@@ -300,6 +300,18 @@ function holdAnnouncements() {
   };
 }
 
+// Opens store `name` twice: `first` loaded, `second` with its announcements held (`hold`).
+async function openHeldPair(Kv, name) {
+  const first = await Kv.open(name);
+  await first.keys();
+  const hold = holdAnnouncements();
+  try {
+    return { first, second: await Kv.open(name), hold };
+  } finally {
+    hold.restore();
+  }
+}
+
 // Resolves the events `kv` delivers until one changes `key`.
 function until(kv, key) {
   const events = [];
@@ -323,15 +335,7 @@ const changesOf = (events, key) =>
 export async function aCommitTheLoadReadIsHeardOnceItsAnnouncementArrives(any) {
   const Kv = any.constructor;
   const name = unique("announced-late");
-  const first = await Kv.open(name);
-  await first.keys();
-  const hold = holdAnnouncements();
-  let second;
-  try {
-    second = await Kv.open(name);
-  } finally {
-    hold.restore();
-  }
+  const { first, second, hold } = await openHeldPair(Kv, name);
   const all = [];
   second.onChange((event) => all.push(event));
   // first is loaded, so its commit's transaction begins in this task, before second's load
@@ -357,15 +361,7 @@ export async function aCommitTheLoadReadIsHeardOnceItsAnnouncementArrives(any) {
 export async function aCommitToldBeforeItsAnnouncementIsHeardOnce(any) {
   const Kv = any.constructor;
   const name = unique("announced-after-read");
-  const first = await Kv.open(name);
-  await first.keys();
-  const hold = holdAnnouncements();
-  let second;
-  try {
-    second = await Kv.open(name);
-  } finally {
-    hold.restore();
-  }
+  const { first, second, hold } = await openHeldPair(Kv, name);
   await second.keys();
   const all = [];
   second.onChange((event) => all.push(event));
