@@ -3,7 +3,7 @@
 //
 //   node kv-wasm/package.mjs [kv-wasm/pkg]
 
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -40,17 +40,60 @@ export function stripComments(source, name = "source") {
   return `${out.join("\n")}\n`;
 }
 
-/** The JS files of the package at `dir`: the glue and every snippet wasm-bindgen copied. */
-async function jsFiles(dir) {
-  const files = [join(dir, "kv_wasm.js")];
-  const snippets = join(dir, "snippets");
-  for (const entry of await readdir(snippets, { recursive: true }).catch(() => [])) {
-    if (entry.endsWith(".js")) files.push(join(snippets, entry));
-  }
-  return files;
+/**
+ * The module at `path` (a snippet: ES module syntax, declarations at column 0) as an
+ * expression: a function scope that runs its statements and returns its exports. Its own
+ * names stay in that scope, so none can collide with the glue's. Anything this cannot rewrite
+ * soundly (imports, `export {...}`, `export default`, `import.meta`) is an error.
+ */
+function moduleScope(source, path) {
+  const names = [];
+  const body = source.replace(
+    /^export ((?:async )?function\*?|class|const|let|var) ([\w$]+)/gm,
+    (_, kind, name) => {
+      names.push(name);
+      return `${kind} ${name}`;
+    },
+  );
+  const unsupported = body.match(/^(?:export|import)\b.*$/m) ?? body.match(/\bimport\.meta\b.*$/m);
+  if (unsupported) throw new Error(`${path}: cannot inline \`${unsupported[0]}\``);
+  return `(() => {\n${body}\nreturn { ${names.join(", ")} };\n})()`;
 }
 
-/** Rewrites `dir`/package.json and strips the JS files' comments; resolves the package.json. */
+/**
+ * Writes the modules wasm-bindgen put in `dir`/snippets/ (our `src/browser.js`) into the glue
+ * and removes them, so a page fetches one JS module before the .wasm rather than two in turn:
+ * an ES module's imports are fetched only once it has been fetched and parsed, so each level
+ * costs a round trip before `init()` can even start the .wasm's fetch (3-7 ms a fetch from
+ * the benchmark's local server; `www/bench/cold.js` prints each phase). Bundlers merge
+ * modules anyway; this is for pages and extensions that import `kv_wasm.js` as it is.
+ */
+async function inlineSnippets(dir) {
+  const path = join(dir, "kv_wasm.js");
+  const scopes = new Map();
+  const lines = [];
+  for (const line of (await readFile(path, "utf8")).split("\n")) {
+    const named = line.match(/^import \{([^}]*)\} from ['"](\.\/snippets\/[^'"]+)['"];?$/);
+    const star = line.match(/^import \* as ([\w$]+) from ['"](\.\/snippets\/[^'"]+)['"];?$/);
+    const spec = (named ?? star)?.[2];
+    if (!spec) {
+      if (/^import\b/.test(line)) throw new Error(`${path}: an import this cannot inline: ${line}`);
+      lines.push(line);
+      continue;
+    }
+    if (!scopes.has(spec)) {
+      const scope = `snippet${scopes.size}`;
+      scopes.set(spec, scope);
+      const snippet = join(dir, spec);
+      lines.push(`const ${scope} = ${moduleScope(await readFile(snippet, "utf8"), snippet)};`);
+    }
+    lines.push(named ? `const {${named[1]}} = ${scopes.get(spec)};` : `const ${star[1]} = ${scopes.get(spec)};`);
+  }
+  await writeFile(path, lines.join("\n"));
+  await rm(join(dir, "snippets"), { recursive: true, force: true });
+}
+
+/** Rewrites `dir`/package.json, inlines the snippets and strips the glue's comments; resolves the package.json. */
 export async function finish(dir = DEFAULT_DIR) {
   const path = join(dir, "package.json");
   const pkg = JSON.parse(await readFile(path, "utf8"));
@@ -61,9 +104,9 @@ export async function finish(dir = DEFAULT_DIR) {
     ...pkg,
     repository: { ...pkg.repository, directory: "kv-wasm" },
     homepage: `${pkg.repository.url}/tree/main/kv-wasm#readme`,
-    // `files` as wasm-pack lists them: the glue, its types, the .wasm and the JS module the
-    // glue imports (snippets/); npm adds package.json and README.md.
-    files: ["kv_wasm.js", "kv_wasm.d.ts", "kv_wasm_bg.wasm", "snippets/"],
+    // The glue (with the JS module it imported written into it), its types and the .wasm;
+    // npm adds package.json and README.md.
+    files: ["kv_wasm.js", "kv_wasm.d.ts", "kv_wasm_bg.wasm"],
     // Named, so that a bundler can be handed the .wasm (`kv-wasm/kv_wasm_bg.wasm?url` in
     // Vite) and Node can find it (`import.meta.resolve`); with `exports`, nothing unnamed
     // can be imported.
@@ -72,14 +115,13 @@ export async function finish(dir = DEFAULT_DIR) {
       "./kv_wasm_bg.wasm": "./kv_wasm_bg.wasm",
       "./package.json": "./package.json",
     },
-    // No module does anything when imported but define things (wasm-pack's "./snippets/*"
-    // names none of the files inside snippets/ anyway: webpack's `*` stops at a `/`).
+    // The glue does nothing when imported but define things.
     sideEffects: false,
   };
   await writeFile(path, `${JSON.stringify(finished, null, 2)}\n`);
-  for (const file of await jsFiles(dir)) {
-    await writeFile(file, stripComments(await readFile(file, "utf8"), file));
-  }
+  await inlineSnippets(dir);
+  const glue = join(dir, "kv_wasm.js");
+  await writeFile(glue, stripComments(await readFile(glue, "utf8"), glue));
   return finished;
 }
 

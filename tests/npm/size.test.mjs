@@ -20,7 +20,8 @@ const BUDGET_KIB = 82;
 
 async function loaded() {
   const files = ["kv_wasm_bg.wasm", "kv_wasm.js"];
-  for (const entry of await readdir(join(PKG, "snippets"), { recursive: true })) {
+  // package.mjs writes wasm-bindgen's snippets into the glue; any left would load too.
+  for (const entry of await readdir(join(PKG, "snippets"), { recursive: true }).catch(() => [])) {
     if (entry.endsWith(".js")) files.push(join("snippets", entry));
   }
   return Promise.all(

@@ -28,6 +28,7 @@ const COLD = [
   { id: "kv-idb-default", label: "kv-wasm (IndexedDB, default durability)", ours: true },
   { id: "kv-ls", label: "kv-wasm (localStorage, relaxed durability)", ours: true },
   { id: "idb-keyval", label: "idb-keyval (default durability)" },
+  { id: "wasm-floor", label: "floor: idb-keyval, then an empty .wasm fetched and instantiated" },
   { id: "lf-idb", label: "localForage (IndexedDB, default durability)" },
   { id: "lf-ls", label: "localForage (localStorage, relaxed durability)" },
 ];
@@ -40,7 +41,7 @@ async function coldPage(context, url) {
     await page.waitForFunction(() => window.coldResult, null, { timeout: 120_000, polling: 20 });
     const result = await page.evaluate(() => window.coldResult);
     if (result.error) throw new Error(result.error);
-    return result.ms;
+    return result;
   } finally {
     await page.close();
   }
@@ -59,9 +60,13 @@ async function coldStarts(context, base) {
       for (const c of COLD) samples.get(c).push(await coldPage(context, url(c)));
     }
     for (const c of COLD) await coldPage(context, url(c, "&clear=1"));
-    for (const [c, ms] of samples) {
+    for (const [c, results] of samples) {
+      const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+      const ms = results.map((r) => r.ms);
       const sorted = [...ms].sort((a, b) => a - b);
-      rows.push({ contender: c.id, label: c.label, ours: !!c.ours, size, samples: ms, median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] });
+      // The median time at which each step ended (cold.js marks them), in the order taken.
+      const phases = Object.keys(results[0].phases ?? {}).map((p) => [p, median(results.map((r) => r.phases[p]))]);
+      rows.push({ contender: c.id, label: c.label, ours: !!c.ours, size, samples: ms, median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1], phases });
     }
   }
   return rows;
@@ -75,8 +80,14 @@ function coldReport(rows) {
     lines.push(`\n${size.toLocaleString("en")} keys\n`);
     lines.push(
       markdown(
-        ["store", "cold start, median", "min–max", "vs idb-keyval"],
-        at.map((r) => [r.label, formatMs(r.median), `${formatMs(r.min)}–${formatMs(r.max)}`, base && r !== base ? versus(r.median, base.median) : ""]),
+        ["store", "cold start, median", "min–max", "vs idb-keyval", "steps ended at (medians)"],
+        at.map((r) => [
+          r.label,
+          formatMs(r.median),
+          `${formatMs(r.min)}–${formatMs(r.max)}`,
+          base && r !== base ? versus(r.median, base.median) : "",
+          r.phases.map(([p, ms]) => `${p} ${formatMs(ms)}`).join(", "),
+        ]),
       ),
     );
     const limit = size >= 10000 ? 1 : 1.2;
