@@ -57,7 +57,7 @@ function moduleScope(source, path) {
   );
   const unsupported = body.match(/^(?:export|import)\b.*$/m) ?? body.match(/\bimport\.meta\b.*$/m);
   if (unsupported) throw new Error(`${path}: cannot inline \`${unsupported[0]}\``);
-  return `(() => {\n${body}\nreturn { ${names.join(", ")} };\n})()`;
+  return { names, scope: `(() => {\n${body}\nreturn { ${names.join(", ")} };\n})()` };
 }
 
 /**
@@ -82,12 +82,16 @@ async function inlineSnippets(dir) {
       continue;
     }
     if (!scopes.has(spec)) {
-      const scope = `snippet${scopes.size}`;
-      scopes.set(spec, scope);
       const snippet = join(dir, spec);
-      lines.push(`const ${scope} = ${moduleScope(await readFile(snippet, "utf8"), snippet)};`);
+      const { names, scope } = moduleScope(await readFile(snippet, "utf8"), snippet);
+      scopes.set(spec, { name: `snippet${scopes.size}`, names });
+      lines.push(`const snippet${scopes.size - 1} = ${scope};`);
     }
-    lines.push(named ? `const {${named[1]}} = ${scopes.get(spec)};` : `const ${star[1]} = ${scopes.get(spec)};`);
+    const { name, names } = scopes.get(spec);
+    // A name the glue imports that the rewrite did not find exported would be `undefined`.
+    const missing = (named?.[1].split(",") ?? []).map((n) => n.trim()).filter((n) => n && !names.includes(n));
+    if (missing.length) throw new Error(`${spec}: the glue imports ${missing.join(", ")}, which it does not export as declared`);
+    lines.push(named ? `const {${named[1]}} = ${name};` : `const ${star[1]} = ${name};`);
   }
   await writeFile(path, lines.join("\n"));
   await rm(join(dir, "snippets"), { recursive: true, force: true });
