@@ -6,8 +6,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
-use kv_native::{Error, Kv, Op, StorageError, StorageErrorKind, Value};
+use kv_native::{Error, Kv, Lock, Op, StorageError, StorageErrorKind, Value};
 use serde_json::json;
 
 /// A tiny tmpfs, unmounted when dropped.
@@ -80,7 +81,14 @@ fn full_disk_changes_nothing(journal: bool, op: Op) {
         Some(2),
         "the file after closing"
     );
-    let kv = Kv::open(&path).unwrap();
+    // The other test of this file runs on another thread and spawns `mount` and `umount`: a
+    // child forked at the moment `drop(kv)` closed the lock file holds a copy of its
+    // descriptor, and so the lock, until it execs. Waiting covers that instant (it is flock's
+    // semantics, documented in the README); `Kv::open` would fail with `Locked` in it.
+    let kv = Kv::options()
+        .lock(Lock::WaitUpTo(Duration::from_secs(30)))
+        .open(&path)
+        .unwrap();
     assert_eq!(kv.get("small"), Some(json!("x".repeat(1_000))));
     assert_eq!(kv.len(), 2);
 }
