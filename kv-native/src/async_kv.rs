@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use tokio::task::{JoinError, spawn_blocking};
 
 use crate::error::Error;
-use crate::group::MemStore;
+use crate::group::{Caller, MemStore};
 use crate::kv::{Kv, from_text, get_all, to_json};
 use crate::options::Options;
 use crate::transaction::Transaction;
@@ -382,8 +382,9 @@ impl AsyncKv {
         R: Send + 'static,
         E: From<Error> + Send + 'static,
     {
-        let kv = Arc::clone(&self.kv);
-        joined(spawn_blocking(move || kv.transaction(f)).await).map_err(E::from)?
+        let (kv, caller) = (Arc::clone(&self.kv), Caller::task());
+        joined(spawn_blocking(move || caller.acting(|| kv.transaction(f))).await)
+            .map_err(E::from)?
     }
 
     /// Reads the file again, replacing memory; on error, memory is unchanged.
@@ -395,8 +396,8 @@ impl AsyncKv {
         &self,
         f: impl FnOnce(&Kv) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let kv = Arc::clone(&self.kv);
-        joined(spawn_blocking(move || f(&kv)).await)?
+        let (kv, caller) = (Arc::clone(&self.kv), Caller::task());
+        joined(spawn_blocking(move || caller.acting(|| f(&kv))).await)?
     }
 
     /// Answers from memory at once if no write holds the store; otherwise waits for it on the
