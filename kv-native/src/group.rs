@@ -9,7 +9,7 @@
 //! behind it (they were decided on top of it); memory never held any of them.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::mem;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -61,8 +61,9 @@ struct State {
     writing: bool,
     /// Whether a leader is waiting on `arrived` for more commits.
     gathering: bool,
-    /// The callers whose commits the last group carried: likely to write again.
-    last_group: Vec<Caller>,
+    /// The callers whose commits the last group carried (likely to write again) and that
+    /// have queued nothing since.
+    awaited: HashSet<Caller>,
     /// How long the last group's write took.
     last_write: Duration,
     next_ticket: u64,
@@ -92,7 +93,7 @@ impl Group {
                 queue: Vec::new(),
                 writing: false,
                 gathering: false,
-                last_group: Vec::new(),
+                awaited: HashSet::new(),
                 last_write: Duration::ZERO,
                 next_ticket: 0,
                 outcomes: HashMap::new(),
@@ -147,12 +148,14 @@ impl Group {
         state_ref.pending.push(&prepared);
         let ticket = state_ref.next_ticket;
         state_ref.next_ticket += 1;
+        let caller = Caller::current();
         state_ref.queue.push(Queued {
             ticket,
-            caller: Caller::current(),
+            caller,
             prepared,
         });
-        if state_ref.gathering {
+        if state_ref.awaited.remove(&caller) && state_ref.gathering && state_ref.awaited.is_empty()
+        {
             self.arrived.notify_one();
         }
         loop {
@@ -190,12 +193,7 @@ impl Group {
         };
         let take = take.min(state.queue.len());
         let group: Vec<Queued> = state.queue.drain(..take).collect();
-        state.last_group.clear();
-        for queued in &group {
-            if !state.last_group.contains(&queued.caller) {
-                state.last_group.push(queued.caller);
-            }
-        }
+        state.awaited = group.iter().map(|queued| queued.caller).collect();
         let write = if disk.journaled() {
             let mut record = Record::new();
             for queued in &group {
@@ -272,16 +270,16 @@ impl Group {
     /// When a group's write ends, its callers are woken and the next group starts at once
     /// with the commits that queued during the write: without a wait, writers split into two
     /// halves that take turns, each group carrying half of them. The leader waits while some
-    /// thread of the last group has not queued again, for at most a quarter of the last
+    /// caller of the last group has not queued again (the last caller back wakes it), for at most a quarter of the last
     /// write's time (and never more than [`MAX_GATHER`]): a sync costs the same for one commit
     /// or eight, so on a busy store a short wait raises the commits per sync, and a lone
     /// writer (the last group was its own commit) never waits. PostgreSQL's `commit_delay`
-    /// with `commit_siblings` is the same idea with fixed settings; here the threads that
+    /// with `commit_siblings` is the same idea with fixed settings; here the callers that
     /// wrote last are the siblings and the disk's own time sets the wait.
     fn gather<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         let limit = (state.last_write / 4).min(MAX_GATHER);
         let deadline = Instant::now() + limit;
-        while state.missing_from_queue() {
+        while !state.awaited.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -353,18 +351,9 @@ struct Queued {
     prepared: Prepared<JsonText>,
 }
 
-impl State {
-    /// Whether a caller whose commit the last group carried has none queued now.
-    fn missing_from_queue(&self) -> bool {
-        self.last_group
-            .iter()
-            .any(|caller| !self.queue.iter().any(|queued| queued.caller == *caller))
-    }
-}
-
 /// Who made a commit: the thread that called, or for [`AsyncKv`](crate::AsyncKv) the task
 /// (its calls run on whichever blocking-pool thread is free).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Caller {
     Thread(ThreadId),
     #[cfg(feature = "tokio")]
