@@ -7,6 +7,48 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_call_works_and_survives_reopening() {
+    every_call_works().await;
+}
+
+/// The same calls on the other kind of runtime.
+#[tokio::test(flavor = "current_thread")]
+async fn every_call_works_on_a_current_thread_runtime() {
+    every_call_works().await;
+}
+
+/// Writes work wherever a multi-thread runtime runs futures without a worker: in `block_on`,
+/// in a `LocalSet` (where `block_in_place` panics, so a write must not use it), several at
+/// once in one task.
+#[test]
+fn writes_work_in_block_on_and_a_local_set_of_a_multi_thread_runtime() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kv.json");
+    runtime.block_on(async {
+        let kv = AsyncKv::open(&path).await.unwrap();
+        let (a, b) = tokio::join!(kv.set("a", 1), kv.set_if_absent("b", 2));
+        a.unwrap();
+        assert!(b.unwrap());
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                kv.set("c", 3).await.unwrap();
+                let kv = kv.clone();
+                tokio::task::spawn_local(async move { kv.set("d", 4).await.unwrap() })
+                    .await
+                    .unwrap();
+            })
+            .await;
+        assert_eq!(kv.len().await, 4);
+    });
+    drop(runtime);
+    assert_eq!(Kv::open(&path).unwrap().len(), 4);
+}
+
+async fn every_call_works() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kv.json");
     let kv = AsyncKv::open(&path).await.unwrap();
