@@ -2,10 +2,12 @@
 //!
 //! LevelDB's writer queue is the model. A call is decided against memory plus every commit
 //! already queued or in flight ([`Store::prepare_after`]), and queued. If no write is in
-//! progress, its caller becomes the leader: it takes every queued commit, writes them as one
+//! progress, its caller becomes the leader: with a journal it first waits, briefly, for the
+//! callers of the last group that write again and again (see [`Group::gather`]); calls that
+//! arrive meanwhile join this group. Then it takes every queued commit, writes them as one
 //! journal record with one `fdatasync`, applies them to memory in order and hands each caller
-//! its outcome. Calls that arrive meanwhile queue up behind it and form the next group, led
-//! by one of their callers. A storage error fails its whole group, and every commit queued
+//! its outcome. Calls that arrive during the write queue up behind it and form the next
+//! group, led by one of their callers. A storage error fails its whole group, and every commit queued
 //! behind it (they were decided on top of it); memory never held any of them.
 
 use std::cell::Cell;
@@ -54,16 +56,19 @@ struct State {
     /// Every commit prepared and not yet applied, in flight or queued: what the next call is
     /// decided against.
     pending: Pending<JsonText>,
-    /// Commits waiting for the next write, in the order they were prepared, with the thread
-    /// that queued each.
+    /// Commits waiting for the next write, in the order they were prepared, with the caller
+    /// of each.
     queue: Vec<Queued>,
     /// Whether a leader is writing a group now.
     writing: bool,
     /// Whether a leader is waiting on `arrived` for more commits.
     gathering: bool,
-    /// The callers whose commits the last group carried (likely to write again) and that
-    /// have queued nothing since.
+    /// The callers of the last group that also wrote in one of the two groups before it
+    /// (writers that write again and again) and have queued nothing since.
     awaited: HashSet<Caller>,
+    /// The callers whose commits the last group carried, and those of the group before it.
+    last_callers: HashSet<Caller>,
+    earlier_callers: HashSet<Caller>,
     /// How long the last group's write took.
     last_write: Duration,
     next_ticket: u64,
@@ -87,17 +92,7 @@ impl Group {
             disk.replace_file(&store.snapshot())?;
         }
         Ok(Self {
-            state: Mutex::new(State {
-                store,
-                pending: Pending::new(),
-                queue: Vec::new(),
-                writing: false,
-                gathering: false,
-                awaited: HashSet::new(),
-                last_write: Duration::ZERO,
-                next_ticket: 0,
-                outcomes: HashMap::new(),
-            }),
+            state: Mutex::new(State::new(store)),
             finished: Condvar::new(),
             arrived: Condvar::new(),
             path: disk.path().to_path_buf(),
@@ -193,7 +188,7 @@ impl Group {
         };
         let take = take.min(state.queue.len());
         let group: Vec<Queued> = state.queue.drain(..take).collect();
-        state.awaited = group.iter().map(|queued| queued.caller).collect();
+        state.await_repeat_writers(&group);
         let write = if disk.journaled() {
             let mut record = Record::new();
             for queued in &group {
@@ -270,10 +265,12 @@ impl Group {
     /// When a group's write ends, its callers are woken and the next group starts at once
     /// with the commits that queued during the write: without a wait, writers split into two
     /// halves that take turns, each group carrying half of them. The leader waits while some
-    /// caller of the last group has not queued again (the last caller back wakes it), for at most a quarter of the last
-    /// write's time (and never more than [`MAX_GATHER`]): a sync costs the same for one commit
-    /// or eight, so on a busy store a short wait raises the commits per sync, and a lone
-    /// writer (the last group was its own commit) never waits. PostgreSQL's `commit_delay`
+    /// caller of the last group that writes again and again (it wrote in one of the two
+    /// groups before that too) has not queued again, and the last one back wakes it; it waits
+    /// at most a quarter of the last write's time, and never more than [`MAX_GATHER`]. A sync
+    /// costs the same for one commit or eight, so on a busy store the short wait raises the
+    /// commits per sync, and a lone writer never waits (the last group was its own commit, or
+    /// a caller seen once). A writer that stops costs one wait. PostgreSQL's `commit_delay`
     /// with `commit_siblings` is the same idea with fixed settings; here the callers that
     /// wrote last are the siblings and the disk's own time sets the wait.
     fn gather<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
@@ -351,6 +348,44 @@ struct Queued {
     prepared: Prepared<JsonText>,
 }
 
+impl State {
+    fn new(store: MemStore) -> Self {
+        Self {
+            store,
+            pending: Pending::new(),
+            queue: Vec::new(),
+            writing: false,
+            gathering: false,
+            awaited: HashSet::new(),
+            last_callers: HashSet::new(),
+            earlier_callers: HashSet::new(),
+            last_write: Duration::ZERO,
+            next_ticket: 0,
+            outcomes: HashMap::new(),
+        }
+    }
+
+    /// Records the callers of `group`, about to be written, and awaits those of them that
+    /// also wrote in one of the two groups before it. A caller seen once (a task or a thread
+    /// per request) is not awaited, nor one whose call writes nothing; two halves of the
+    /// writers taking turns are (each half was in the group before last).
+    fn await_repeat_writers(&mut self, group: &[Queued]) {
+        let writers = group.iter().filter(|queued| !queued.prepared.is_empty());
+        self.awaited.clear();
+        for queued in writers.clone() {
+            if self.last_callers.contains(&queued.caller)
+                || self.earlier_callers.contains(&queued.caller)
+            {
+                self.awaited.insert(queued.caller);
+            }
+        }
+        mem::swap(&mut self.last_callers, &mut self.earlier_callers);
+        self.last_callers.clear();
+        self.last_callers
+            .extend(writers.map(|queued| queued.caller));
+    }
+}
+
 /// Who made a commit: the thread that called, or for [`AsyncKv`](crate::AsyncKv) the task
 /// (its calls run on whichever blocking-pool thread is free).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -404,10 +439,74 @@ enum Write {
     Nothing,
 }
 
-#[cfg(all(test, feature = "tokio"))]
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use super::{ACTING_FOR, Caller};
+    use super::*;
 
+    /// A commit of `caller` that writes (`writes`) or only waits.
+    fn queued(caller: Caller, writes: bool) -> Queued {
+        let store: MemStore = Store::from_stored(
+            Stored::Records(Vec::new()),
+            KvClock::System,
+            kv_core::Limits::DEFAULT,
+        )
+        .unwrap();
+        let (_, prepared) = store
+            .prepare(|tx| {
+                if writes {
+                    tx.set("k", JsonText::from(serde_json::json!(1)))?;
+                }
+                Ok::<_, Rejected>(())
+            })
+            .unwrap();
+        assert_eq!(prepared.is_empty(), !writes);
+        Queued {
+            ticket: 0,
+            caller,
+            prepared,
+        }
+    }
+
+    /// Four callers, each another thread's.
+    fn callers() -> [Caller; 4] {
+        [(); 4].map(|()| std::thread::spawn(Caller::current).join().unwrap())
+    }
+
+    #[test]
+    fn a_leader_awaits_only_callers_that_write_again_and_again() {
+        let [a, b, c, d] = callers();
+        let empty = Stored::Records(Vec::new());
+        let store = Store::from_stored(empty, KvClock::System, kv_core::Limits::DEFAULT);
+        let mut state = State::new(store.unwrap());
+        let awaited = |state: &mut State, group: &[Queued]| {
+            state.await_repeat_writers(group);
+            let mut awaited: Vec<Caller> = state.awaited.iter().copied().collect();
+            awaited.sort_by_key(|caller| format!("{caller:?}"));
+            awaited
+        };
+        // A caller per request: none is awaited.
+        assert!(awaited(&mut state, &[queued(a, true)]).is_empty());
+        assert!(awaited(&mut state, &[queued(b, true)]).is_empty());
+        assert!(awaited(&mut state, &[queued(c, true)]).is_empty());
+        // One writer again and again: awaited (it queues again at once, so never waited for).
+        assert_eq!(awaited(&mut state, &[queued(c, true)]), [c]);
+        // Two halves taking turns: each half was in the group before last.
+        assert_eq!(awaited(&mut state, &[queued(a, true), queued(b, true)]), []);
+        assert_eq!(
+            awaited(&mut state, &[queued(c, true), queued(d, true)]),
+            [c]
+        );
+        assert_eq!(
+            awaited(&mut state, &[queued(a, true), queued(b, true)]).len(),
+            2
+        );
+        // A call that writes nothing is not a writer.
+        assert!(awaited(&mut state, &[queued(c, false), queued(d, false)]).is_empty());
+        assert!(awaited(&mut state, &[queued(c, true)]).is_empty());
+    }
+
+    #[cfg(feature = "tokio")]
     #[test]
     fn a_thread_acts_for_a_caller_only_inside_the_call_even_if_it_panics() {
         let me = Caller::current();
