@@ -548,7 +548,10 @@ fn concurrency(dir: &Path) -> Value {
         }
         (writers * CONCURRENT_SETS) as f64 / start.elapsed().as_secs_f64()
     };
-    let (one, many, ratios) = rounds(|| (threads(1), threads(WRITERS)));
+    let measured: Vec<(f64, f64)> = (0..ROUNDS_OF_WRITERS)
+        .map(|_| (threads(1), threads(WRITERS)))
+        .collect();
+    let (one, many, ratios) = summary(&measured);
     let mut rows = vec![json!({
         "row": "threads on one Kv",
         "condition": format!(
@@ -573,14 +576,9 @@ fn concurrency(dir: &Path) -> Value {
 /// it.
 const ROUNDS_OF_WRITERS: usize = 3;
 
-/// Runs `round` (the rates of one writer and of `WRITERS`) `ROUNDS_OF_WRITERS` times: the
-/// median of each, and each round's ratio.
-fn rounds(mut round: impl FnMut() -> (f64, f64)) -> (f64, f64, Vec<f64>) {
-    let measured: Vec<(f64, f64)> = (0..ROUNDS_OF_WRITERS).map(|_| round()).collect();
-    let median = |mut rates: Vec<f64>| {
-        rates.sort_by(f64::total_cmp);
-        rates[rates.len() / 2]
-    };
+/// Rounds of (one writer's rate, `WRITERS` writers' rate): the median of each, and each
+/// round's ratio.
+fn summary(measured: &[(f64, f64)]) -> (f64, f64, Vec<f64>) {
     (
         median(measured.iter().map(|m| m.0).collect()),
         median(measured.iter().map(|m| m.1).collect()),
@@ -588,12 +586,18 @@ fn rounds(mut round: impl FnMut() -> (f64, f64)) -> (f64, f64, Vec<f64>) {
     )
 }
 
+/// The median of `rates` (the upper one of an even count).
+fn median(mut rates: Vec<f64>) -> f64 {
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2]
+}
+
 /// The floor under group commit on this disk, in the same directory: no store, only one file
 /// opened for append and records of a set's journal line (`CRC [["set","w3:123",123]]`). One
 /// thread writes and `fdatasync`s each record; then `WRITERS` threads share a group commit,
 /// without and then with the leader waiting, briefly, for the writers of the last group to
-/// queue again (as kv-native's does); then `WRITERS` threads each write and sync their own records, ungrouped (what the
-/// disk itself gives under concurrency); then one thread writes `WRITERS` records per write
+/// queue again (as kv-native's does); then `WRITERS` threads each write and sync their own
+/// records, ungrouped (what the disk itself gives under concurrency); then one thread writes `WRITERS` records per write
 /// and sync (every group full, no hand-off between threads: the ceiling of any group commit).
 ///
 /// The group commit is written here by hand rather than taken from the crate: it is the
@@ -741,14 +745,19 @@ fn floor(dir: &Path) -> Vec<Value> {
     };
     // The gathering group commit, the one kv-native's rows compare with, alternates with one
     // writer as they do; the other rows are measured once, against the median one writer.
-    let mut per_group_gathering = Vec::new();
-    let (one, gathering, gathering_ratios) = rounds(|| {
-        let one = one_writer();
-        let (gathering, per_group) = run(Some(true));
-        per_group_gathering.push(per_group);
-        (one, gathering)
-    });
-    let per_group_gathering = per_group_gathering.iter().sum::<f64>() / ROUNDS_OF_WRITERS as f64;
+    let measured: Vec<(f64, (f64, f64))> = (0..ROUNDS_OF_WRITERS)
+        .map(|_| (one_writer(), run(Some(true))))
+        .collect();
+    let rates: Vec<(f64, f64)> = measured
+        .iter()
+        .map(|&(one, (many, _))| (one, many))
+        .collect();
+    let (one, gathering, gathering_ratios) = summary(&rates);
+    let per_group_gathering = measured
+        .iter()
+        .map(|(_, (_, per_group))| per_group)
+        .sum::<f64>()
+        / measured.len() as f64;
     let (grouped, per_group) = run(Some(false));
     let (ungrouped, _) = run(None);
     // The ceiling of any group commit here: one thread, `WRITERS` lines per write and sync,
@@ -836,8 +845,8 @@ fn tasks(path: &Path) -> Value {
             }
             rates.push((writers * CONCURRENT_SETS) as f64 / start.elapsed().as_secs_f64());
         }
-        let mut pairs = rates.chunks(2).map(|pair| (pair[0], pair[1]));
-        let (one, many, ratios) = rounds(|| pairs.next().unwrap());
+        let pairs: Vec<(f64, f64)> = rates.chunks(2).map(|pair| (pair[0], pair[1])).collect();
+        let (one, many, ratios) = summary(&pairs);
         json!({
             "row": "tokio tasks on one AsyncKv",
             "condition": format!(
@@ -1041,10 +1050,6 @@ fn expiry(dir: &Path) -> Value {
         }
     }
     drop(stores);
-    let median = |mut r: Vec<f64>| {
-        r.sort_by(f64::total_cmp);
-        r[r.len() / 2]
-    };
     let gets: Vec<Value> = conditions
         .iter()
         .zip(rates)

@@ -7,8 +7,8 @@
 //! arrive meanwhile join this group. Then it takes every queued commit, writes them as one
 //! journal record with one `fdatasync`, applies them to memory in order and hands each caller
 //! its outcome. Calls that arrive during the write queue up behind it and form the next
-//! group, led by one of their callers. A storage error fails its whole group, and every commit queued
-//! behind it (they were decided on top of it); memory never held any of them.
+//! group, led by one of their callers. A storage error fails its whole group, and every
+//! commit queued behind it (they were decided on top of it); memory never held any of them.
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -188,7 +188,9 @@ impl Group {
         };
         let take = take.min(state.queue.len());
         let group: Vec<Queued> = state.queue.drain(..take).collect();
-        state.await_repeat_writers(&group);
+        if disk.journaled() {
+            state.await_repeat_writers(&group);
+        }
         let write = if disk.journaled() {
             let mut record = Record::new();
             for queued in &group {
@@ -403,15 +405,17 @@ thread_local! {
 impl Caller {
     /// The caller of a commit made on this thread now.
     fn current() -> Self {
-        ACTING_FOR
-            .get()
-            .unwrap_or_else(|| Self::Thread(thread::current().id()))
+        ACTING_FOR.get().unwrap_or_else(Self::this_thread)
+    }
+
+    fn this_thread() -> Self {
+        Self::Thread(thread::current().id())
     }
 
     /// The async task running now (or, outside any task, as under `block_on`, this thread).
     #[cfg(feature = "tokio")]
     pub(crate) fn task() -> Self {
-        tokio::task::try_id().map_or_else(|| Self::Thread(thread::current().id()), Self::Task)
+        tokio::task::try_id().map_or_else(Self::this_thread, Self::Task)
     }
 
     /// Runs `f` with the commits it makes on this thread counted as this caller's.
@@ -444,15 +448,14 @@ enum Write {
 mod tests {
     use super::*;
 
+    fn empty_store() -> MemStore {
+        let empty = Stored::Records(Vec::new());
+        Store::from_stored(empty, KvClock::System, kv_core::Limits::DEFAULT).unwrap()
+    }
+
     /// A commit of `caller` that writes (`writes`) or only waits.
     fn queued(caller: Caller, writes: bool) -> Queued {
-        let store: MemStore = Store::from_stored(
-            Stored::Records(Vec::new()),
-            KvClock::System,
-            kv_core::Limits::DEFAULT,
-        )
-        .unwrap();
-        let (_, prepared) = store
+        let (_, prepared) = empty_store()
             .prepare(|tx| {
                 if writes {
                     tx.set("k", JsonText::from(serde_json::json!(1)))?;
@@ -476,9 +479,7 @@ mod tests {
     #[test]
     fn a_leader_awaits_only_callers_that_write_again_and_again() {
         let [a, b, c, d] = callers();
-        let empty = Stored::Records(Vec::new());
-        let store = Store::from_stored(empty, KvClock::System, kv_core::Limits::DEFAULT);
-        let mut state = State::new(store.unwrap());
+        let mut state = State::new(empty_store());
         let awaited = |state: &mut State, group: &[Queued]| {
             state.await_repeat_writers(group);
             let mut awaited: Vec<Caller> = state.awaited.iter().copied().collect();
